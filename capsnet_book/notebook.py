@@ -1,0 +1,73 @@
+"""Small helpers every chapter's Setup cell uses: settings, quiet logs, fonts, glue.
+
+Import this module *before* TensorFlow: :func:`quiet_logs` only works if it runs first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from typing import Any
+
+__all__ = ["SETTINGS", "check_setting", "glue", "quiet_logs", "use_korean_font"]
+
+SETTINGS = ("quick", "paper")
+
+
+def check_setting(setting: str) -> str:
+    """Return ``setting`` if it is ``"quick"`` or ``"paper"``; otherwise raise a clear error.
+
+    >>> check_setting("quick")
+    'quick'
+    """
+    if setting not in SETTINGS:
+        raise ValueError(
+            f"Unknown SETTING {setting!r}: use 'quick' (CPU, minutes) or 'paper' (GPU, paper scale). "
+            "It can also be set with the environment variable BOOK_SETTING."
+        )
+    return setting
+
+
+def quiet_logs() -> None:
+    """Silence TensorFlow's start-up messages, Python warnings and absl logs.
+
+    Call it before ``import tensorflow``; the C++ log level is read at import time.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*(oneDNN|cuda|CUDA|GPU).*")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+
+
+def use_korean_font() -> None:
+    """Draw figure text with NanumGothic (shipped by koreanize-matplotlib), minus signs as '-'.
+
+    Without it, Hangul in titles and labels renders as empty boxes.
+    """
+    import koreanize_matplotlib  # noqa: F401  (registers NanumGothic on import)
+    import matplotlib as mpl
+
+    mpl.rcParams["font.family"] = "NanumGothic"
+    mpl.rcParams["axes.unicode_minus"] = False
+    mpl.rcParams["figure.dpi"] = 100
+    mpl.rcParams["savefig.dpi"] = 150
+
+
+def glue(name: str, value: Any, display: bool = False) -> Any:
+    """Store ``value`` under ``name`` for the prose (myst-nb ``{glue}``) and return it.
+
+    NumPy scalars are turned into Python numbers first (they break ``-W`` builds).
+    Outside a book build (plain Jupyter, Colab without myst-nb) it only returns the value.
+    """
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    myst_glue(name, value, display=display)
+    return value
