@@ -1,0 +1,46 @@
+"""Sphinx extension for the two editions: page language, Korean line breaking, a shipped font.
+
+- Pages of the Korean edition (``notebooks/ko/``, ``book/ko/``) get ``<html lang="ko">``; the
+  stylesheet ``_static/book.css`` breaks Korean lines between words (``word-break: keep-all``).
+- The NanumGothic font that ``koreanize-matplotlib`` installs is copied into the site's
+  ``_static/fonts`` and declared with ``@font-face``, so Korean text renders on machines that have
+  no Korean system font and no network (headless browsers on fresh servers included).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sphinx.application import Sphinx
+
+KOREAN_PREFIXES = ("notebooks/ko/", "book/ko/")
+FONT_FILES = ("NanumGothic.ttf", "NanumGothicBold.ttf")
+
+
+def page_language(pagename: str) -> str:
+    """``"ko"`` for the Korean edition's pages, ``"en"`` for all others."""
+    return "ko" if pagename.startswith(KOREAN_PREFIXES) else "en"
+
+
+def _set_language(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    context["language"] = page_language(pagename)
+
+
+def _copy_fonts(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    import koreanize_matplotlib
+
+    source = Path(koreanize_matplotlib.__file__).parent / "fonts"
+    target = Path(app.outdir) / "_static" / "fonts"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in FONT_FILES:
+        shutil.copy2(source / name, target / name)
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("html-page-context", _set_language)
+    app.connect("build-finished", _copy_fonts)
+    app.add_css_file("book.css")
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
