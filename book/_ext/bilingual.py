@@ -5,6 +5,8 @@
 - The NanumGothic font that ``koreanize-matplotlib`` installs is copied into the site's
   ``_static/fonts`` and declared with ``@font-face``, so Korean text renders on machines that have
   no Korean system font and no network (headless browsers on fresh servers included).
+- MathJax 3 is served from the site itself (``_static/mathjax``), copied from the
+  ``django-static-mathjax`` package on PyPI, so the math is typeset offline too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sphinx.application import Sphinx
 
 KOREAN_PREFIXES = ("notebooks/ko/", "book/ko/")
 FONT_FILES = ("NanumGothic.ttf", "NanumGothicBold.ttf")
+MATHJAX_SCRIPT = "mathjax/tex-chtml.js"  # relative to _static
 
 
 def page_language(pagename: str) -> str:
@@ -39,8 +42,31 @@ def _copy_fonts(app: Sphinx, exception: Exception | None) -> None:
         shutil.copy2(source / name, target / name)
 
 
+def _mathjax_source() -> Path:
+    import mathjax  # the django-static-mathjax distribution; plain files, no Django needed
+
+    return Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+
+
+def _use_local_mathjax(app: Sphinx, config) -> None:
+    config.mathjax_path = MATHJAX_SCRIPT
+
+
+def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    """Copy the CHTML bundle and its fonts; the bundle finds fonts relative to itself."""
+    if exception is not None or app.builder.format != "html":
+        return
+    source, target = _mathjax_source(), Path(app.outdir) / "_static" / "mathjax"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source / "tex-chtml.js", target / "tex-chtml.js")
+    fonts = Path("output") / "chtml" / "fonts" / "woff-v2"
+    shutil.copytree(source / fonts, target / fonts, dirs_exist_ok=True)
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _use_local_mathjax)
     app.connect("html-page-context", _set_language)
     app.connect("build-finished", _copy_fonts)
+    app.connect("build-finished", _copy_mathjax)
     app.add_css_file("book.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
