@@ -7,7 +7,11 @@ The rules (also enforced by tests/test_book.py):
   * no outputs and no execution counts are committed;
   * every cell has an id, kept once given; the kernelspec is ``python3``;
   * notebooks/ko/X.ipynb and notebooks/en/X.ipynb have identical code cells
-    (source and metadata), in the same order.
+    (source and metadata), in the same order;
+  * every cell carries slide metadata (``metadata.slideshow.slide_type``) for the slide decks
+    that tools/slides.py exports. normalize fills it in by rule where a cell has none: an H1/H2
+    starts a slide, other prose and code go on vertical sub-slides, set-up cells are skipped.
+    Set it by hand on a cell to override the rule.
 """
 
 from __future__ import annotations
@@ -42,12 +46,29 @@ def _stable_id(path: Path, index: int, cell: dict) -> str:
     return digest[:12]
 
 
+SETUP_MARKERS = ('"google.colab" in sys.modules', "notebook.quiet_logs()")
+
+
+def slide_type(cell: dict) -> str:
+    """The slide type a cell gets by rule (code cells: from their own source only, so both
+    editions get the same metadata)."""
+    source = cell_source(cell).lstrip()
+    if cell["cell_type"] == "code":
+        tags = cell.get("metadata", {}).get("tags", [])
+        setup = "parameters" in tags or any(marker in source for marker in SETUP_MARKERS)
+        return "skip" if setup else "subslide"
+    if source.startswith(("# ", "## ")):
+        return "slide"
+    return "subslide"
+
+
 def normalize(nb: dict, path: Path) -> dict:
     """Strip outputs, keep or give ids, set the kernelspec; returns the same dict."""
     for index, cell in enumerate(nb["cells"]):
         cell.setdefault("id", _stable_id(path, index, cell))
         cell.setdefault("metadata", {})
         cell["source"] = cell_source(cell)
+        cell["metadata"].setdefault("slideshow", {"slide_type": slide_type(cell)})
         if cell["cell_type"] == "code":
             cell["outputs"] = []
             cell["execution_count"] = None

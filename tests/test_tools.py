@@ -1,0 +1,76 @@
+"""The authoring tools: notebook normalisation, slide metadata, slide markdown, page language."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import bilingual  # noqa: E402
+import nbtool  # noqa: E402
+import slides  # noqa: E402
+
+
+def _notebook() -> dict:
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Title\n\nbadges"),
+        nbformat.v4.new_code_cell('import sys\n\nif "google.colab" in sys.modules:\n    pass'),
+        nbformat.v4.new_code_cell("SEED = 0", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_markdown_cell("## Section"),
+        nbformat.v4.new_markdown_cell("Some prose."),
+        nbformat.v4.new_code_cell("x = 1", outputs=[nbformat.v4.new_output("stream", text="1\n")], execution_count=3),
+    ])
+    return nbformat.from_dict(nb)
+
+
+def test_normalize_strips_outputs_and_sets_slides_by_rule():
+    nb = nbtool.normalize(_notebook(), Path("x.ipynb"))
+    types = [c["metadata"]["slideshow"]["slide_type"] for c in nb["cells"]]
+    assert types == ["slide", "skip", "skip", "slide", "subslide", "subslide"]
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(c["outputs"] == [] and c["execution_count"] is None for c in code)
+    assert all(c["id"] for c in nb["cells"])
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def test_normalize_is_idempotent_and_keeps_manual_slide_types():
+    nb = _notebook()
+    nb["cells"][4]["metadata"]["slideshow"] = {"slide_type": "fragment"}
+    once = nbtool.dumps(nbtool.normalize(nb, Path("x.ipynb")))
+    twice = nbtool.dumps(nbtool.normalize(nbformat.reads(once, as_version=4), Path("x.ipynb")))
+    assert once == twice and '"fragment"' in once
+
+
+def test_slide_markdown_fills_glue_hides_solutions_and_names_citations():
+    text = (
+        "Error {glue:text}`err:.1e` and {glue}`n`, see {cite:t}`sabour2017dynamic`.\n\n"
+        "```{exercise}\n:label: en-01-ex\n\nDo this.\n```\n\n"
+        "```{solution} en-01-ex\n:class: dropdown\n\nSecret.\n```\n\n"
+        "```{glue:figure} fig_x\n:name: fig-en-x\n\nThe caption.\n```\n"
+    )
+    out = slides.to_slide_markdown(text, {"err": 0.000123, "n": 7})
+    assert "Error 1.2e-04 and 7" in out
+    assert "(Sabour et al. 2017)" in out
+    assert "Do this." in out and "Secret." not in out and ":label:" not in out
+    assert "*The caption.*" in out
+
+
+def test_glued_values_reads_myst_nb_records():
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data", "metadata": {"scrapbook": {"name": "acc", "mime_prefix": ""}},
+         "data": {"text/plain": "0.975"}},
+        {"output_type": "display_data", "metadata": {"scrapbook": {"name": "n", "mime_prefix": ""}},
+         "data": {"text/plain": "4000"}},
+    ]}]}
+    assert slides.glued_values(nb) == {"acc": 0.975, "n": 4000}
+
+
+def test_page_language():
+    assert bilingual.page_language("notebooks/ko/01_convolution_equivariance") == "ko"
+    assert bilingual.page_language("book/ko/intro") == "ko"
+    assert bilingual.page_language("notebooks/en/01_convolution_equivariance") == "en"
+    assert bilingual.page_language("book/index") == "en"
