@@ -14,6 +14,8 @@ which numbers they are looking at.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import zipfile
 from pathlib import Path
@@ -82,10 +84,15 @@ def _read_keras_cache(path: Path) -> Arrays:
 
 
 def _download_keras_mnist() -> None:
-    """Ask Keras to download ``mnist.npz`` into its cache (raises if there is no network)."""
+    """Ask Keras to download ``mnist.npz`` into its cache (raises if there is no network).
+
+    Keras's own "Downloading data from ..." line and progress bar are kept off the page: the
+    reader gets one notice from :func:`load_mnist` instead.
+    """
     import keras  # imported here: the sample path never needs TensorFlow
 
-    keras.datasets.mnist.load_data()
+    with contextlib.redirect_stdout(io.StringIO()):
+        keras.datasets.mnist.load_data()
 
 
 def _load_sample() -> Arrays:

@@ -5,10 +5,12 @@ Import this module *before* TensorFlow: :func:`quiet_logs` only works if it runs
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import warnings
-from typing import Any
+from typing import Any, Iterator
 
 __all__ = ["SETTINGS", "check_setting", "glue", "quiet_logs", "use_korean_font"]
 
@@ -29,10 +31,28 @@ def check_setting(setting: str) -> str:
     return setting
 
 
+@contextlib.contextmanager
+def _stderr_to_devnull() -> Iterator[None]:
+    """Send file descriptor 2 (where C++ libraries write) to /dev/null for a while."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def quiet_logs() -> None:
     """Silence TensorFlow's start-up messages, Python warnings and absl logs.
 
-    Call it before ``import tensorflow``; the C++ log level is read at import time.
+    Call it before anything else imports TensorFlow. Some of TensorFlow's start-up lines (oneDNN,
+    CUDA drivers, absl's "log messages before InitializeLog") are written by C++ straight to
+    the process's stderr whatever ``TF_CPP_MIN_LOG_LEVEL`` says, so TensorFlow is imported here
+    with that stream silenced; errors raised by the import still reach the reader.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -41,6 +61,9 @@ def quiet_logs() -> None:
     warnings.filterwarnings("ignore", message=".*(oneDNN|cuda|CUDA|GPU).*")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
+    if "tensorflow" not in sys.modules:
+        with _stderr_to_devnull():
+            import tensorflow  # noqa: F401
 
 
 def use_korean_font() -> None:

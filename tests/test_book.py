@@ -98,11 +98,19 @@ def test_toc_lists_every_notebook_and_every_entry_exists():
     assert len(listed) == len(set(listed)), "_toc.yml lists a file twice"
 
 
-def test_toc_orders_chapters_the_same_way_in_both_parts():
-    parts = {p["caption"]: [c["file"] for c in p["chapters"]] for p in TOC["parts"]}
-    ko = [f.split("/")[-1] for f in parts["한국어"] if f.startswith("notebooks/")]
-    en = [f.split("/")[-1] for f in parts["English"] if f.startswith("notebooks/")]
-    assert ko == en == sorted(ko)
+def test_toc_orders_chapters_the_same_way_in_both_languages():
+    """Each language's chapters sit in one numbered part, in file-name order, the same in both."""
+    chapters = {}
+    for part in TOC["parts"]:
+        files = [c["file"] for c in part["chapters"]]
+        for lang in nbtool.LANGUAGES:
+            mine = [f.split("/")[-1] for f in files if f.startswith(f"notebooks/{lang}/")]
+            if mine:
+                assert lang not in chapters, f"the {lang} chapters are split over several parts"
+                assert part.get("numbered") is True, f"the part holding the {lang} chapters must be numbered"
+                assert len(mine) == len(files), f"part {part['caption']!r} mixes chapters with other pages"
+                chapters[lang] = mine
+    assert chapters["ko"] == chapters["en"] == sorted(chapters["ko"])
 
 
 def test_config_follows_the_execution_model():

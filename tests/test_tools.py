@@ -74,3 +74,12 @@ def test_page_language():
     assert bilingual.page_language("book/ko/intro") == "ko"
     assert bilingual.page_language("notebooks/en/01_convolution_equivariance") == "en"
     assert bilingual.page_language("book/index") == "en"
+
+
+def test_korean_pages_get_korean_labels():
+    html = ('<span class="caption-number">Fig. 1.2 </span> see <span class="std std-numref">Fig. 1.2</span>'
+            '<span class="caption-number">Exercise 1.1 </span>'
+            '<p class="admonition-title">Solution to<a class="reference internal" href="#x"> Exercise 1.1</a></p>')
+    out = bilingual.localise_labels(html)
+    assert "Fig." not in out and "Exercise" not in out and "Solution" not in out
+    assert out.count("그림 1.2") == 2 and out.count("연습 문제 1.1") == 2 and "풀이: <a" in out

@@ -25,8 +25,9 @@ else
   if [ "$deps" = pinned ]; then
     "$venv/bin/python" -m pip install -q -r requirements.txt -c constraints.txt
   else
-    # Same packages, no version pins: strip '==x.y' from requirements.txt.
-    sed -E 's/==[^ ;#]+//' requirements.txt > "$venv/requirements-latest.txt"
+    # Same packages, no version pins: drop '==x.y', or use the bound after '# latest:'.
+    sed -E -e 's/^([A-Za-z0-9_.-]+)==[^ ]+ +# latest: ([^ ]+).*/\1\2/' -e 's/==[^ ;#]+//' requirements.txt \
+      > "$venv/requirements-latest.txt"
     "$venv/bin/python" -m pip install -q --upgrade -r "$venv/requirements-latest.txt"
     "$venv/bin/python" -m pip freeze --exclude-editable > "$venv/versions-latest.txt"
     echo "Installed the newest releases; versions in $venv/versions-latest.txt"

@@ -26,20 +26,43 @@ def page_language(pagename: str) -> str:
     return "ko" if pagename.startswith(KOREAN_PREFIXES) else "en"
 
 
+# Sphinx and sphinx-exercise label numbered things in the project's one language (English).
+# On Korean pages these labels are rewritten; each pattern is specific to the markup they emit.
+KOREAN_LABELS = (
+    ('<span class="caption-number">Fig. ', '<span class="caption-number">그림 '),
+    ('<span class="std std-numref">Fig. ', '<span class="std std-numref">그림 '),
+    ('<span class="caption-number">Exercise ', '<span class="caption-number">연습 문제 '),
+    ('<p class="admonition-title">Solution to<a ', '<p class="admonition-title">풀이: <a '),
+    ('"> Exercise ', '"> 연습 문제 '),
+)
+
+
+def localise_labels(body: str) -> str:
+    """English figure/exercise labels in a Korean page's HTML -> Korean ones."""
+    for english, korean in KOREAN_LABELS:
+        body = body.replace(english, korean)
+    return body
+
+
 def _set_language(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     context["language"] = page_language(pagename)
+    if context["language"] == "ko" and "body" in context:
+        context["body"] = localise_labels(context["body"])
 
 
-def _copy_fonts(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
+def copy_fonts(target: Path) -> None:
+    """Copy NanumGothic (regular and bold) from koreanize-matplotlib into ``target``."""
     import koreanize_matplotlib
 
     source = Path(koreanize_matplotlib.__file__).parent / "fonts"
-    target = Path(app.outdir) / "_static" / "fonts"
     target.mkdir(parents=True, exist_ok=True)
     for name in FONT_FILES:
         shutil.copy2(source / name, target / name)
+
+
+def _copy_fonts(app: Sphinx, exception: Exception | None) -> None:
+    if exception is None and app.builder.format == "html":
+        copy_fonts(Path(app.outdir) / "_static" / "fonts")
 
 
 def _mathjax_source() -> Path:
@@ -52,15 +75,18 @@ def _use_local_mathjax(app: Sphinx, config) -> None:
     config.mathjax_path = MATHJAX_SCRIPT
 
 
-def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
-    """Copy the CHTML bundle and its fonts; the bundle finds fonts relative to itself."""
-    if exception is not None or app.builder.format != "html":
-        return
-    source, target = _mathjax_source(), Path(app.outdir) / "_static" / "mathjax"
+def copy_mathjax(target: Path) -> None:
+    """Copy MathJax's CHTML bundle and its fonts into ``target`` (it finds fonts beside itself)."""
+    source = _mathjax_source()
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source / "tex-chtml.js", target / "tex-chtml.js")
     fonts = Path("output") / "chtml" / "fonts" / "woff-v2"
     shutil.copytree(source / fonts, target / fonts, dirs_exist_ok=True)
+
+
+def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    if exception is None and app.builder.format == "html":
+        copy_mathjax(Path(app.outdir) / "_static" / "mathjax")
 
 
 def setup(app: Sphinx) -> dict:
