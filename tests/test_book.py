@@ -185,3 +185,24 @@ def test_nbval_fails_on_a_broken_notebook(tmp_path):
     result = _run_nbval(tmp_path / "broken.ipynb")
     assert result.returncode == 1 and "the chapter's claim does not hold" in result.stdout
     assert _run_nbval(tmp_path / "drifted.ipynb").returncode == 1
+
+
+def test_glossary_pages_are_generated_from_the_yaml():
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "make_glossary.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_glossary_terms_appear_in_the_korean_chapters():
+    """The glossary's Korean words are the ones the chapters actually use (one word per idea)."""
+    entries = yaml.safe_load((ROOT / "book" / "glossary.yml").read_text(encoding="utf-8"))
+    korean_text = "\n".join(_markdown(_load(p)) for p in NOTEBOOKS if p.parent.name == "ko")
+    chapters = {int(name[:2]) for name in CHAPTERS}
+    missing = []
+    for entry in entries:
+        if entry["chapter"] not in chapters:
+            continue
+        for word in re.split(r",\s*|\s*/\s*", re.sub(r"\([^)]*\)", "", entry["ko"])):
+            if word.strip() and word.strip() not in korean_text:
+                missing.append(f"{word.strip()} (chapter {entry['chapter']})")
+    assert not missing, f"glossary terms no chapter uses: {missing}"
