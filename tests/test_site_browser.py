@@ -188,3 +188,15 @@ def test_no_internal_link_is_broken(site):
             if parts.path and not target.exists():
                 broken.append(f"{page.relative_to(site)} -> {link}")
     assert not broken, "broken internal links:\n" + "\n".join(sorted(set(broken))[:30])
+
+
+@pytest.mark.parametrize(("query", "lang"), [("합성곱", "ko"), ("등변성", "ko"), ("equivariance", "en")])
+def test_search_finds_chapters_in_both_languages(browser, base_url, query, lang):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(urljoin(base_url, f"search.html?q={query}"))
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+        "return document.querySelectorAll('#search-results li').length > 0"
+        " || /no documents|did not match/i.test(document.body.innerText)"))
+    hrefs = browser.execute_script("return Array.from(document.querySelectorAll('#search-results li a')).map(a => a.href)")
+    assert any(f"/notebooks/{lang}/" in h for h in hrefs), f"searching {query!r} found no {lang} chapter: {hrefs[:5]}"

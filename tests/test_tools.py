@@ -83,3 +83,10 @@ def test_korean_pages_get_korean_labels():
     out = bilingual.localise_labels(html)
     assert "Fig." not in out and "Exercise" not in out and "Solution" not in out
     assert out.count("그림 1.2") == 2 and out.count("연습 문제 1.1") == 2 and "풀이: <a" in out
+
+
+def test_korean_search_indexes_word_stems():
+    assert bilingual.hangul_prefixes("합성곱은") == ["합성", "합성곱"]
+    assert bilingual.hangul_prefixes("convolution") == []
+    words = bilingual.SearchEnglishAndKorean({}).split("합성곱은 등변입니다 and pooling")
+    assert "합성곱" in words and "등변" in words and "pooling" in words

@@ -5,16 +5,20 @@
 - The NanumGothic font that ``koreanize-matplotlib`` installs is copied into the site's
   ``_static/fonts`` and declared with ``@font-face``, so Korean text renders on machines that have
   no Korean system font and no network (headless browsers on fresh servers included).
+- Search works in Korean: Korean words carry particles (합성곱은, 합성곱을, ...), so each Hangul
+  word is also indexed by its prefixes, and a search for 합성곱 finds them all.
 - MathJax 3 is served from the site itself (``_static/mathjax``), copied from the
   ``django-static-mathjax`` package on PyPI, so the math is typeset offline too.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 from sphinx.application import Sphinx
+from sphinx.search.en import SearchEnglish
 
 KOREAN_PREFIXES = ("notebooks/ko/", "book/ko/")
 FONT_FILES = ("NanumGothic.ttf", "NanumGothicBold.ttf")
@@ -89,7 +93,24 @@ def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
         copy_mathjax(Path(app.outdir) / "_static" / "mathjax")
 
 
+HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+def hangul_prefixes(word: str) -> list[str]:
+    """'합성곱은' -> ['합성', '합성곱']: the word's proper prefixes of two or more letters."""
+    return [word[:k] for k in range(2, len(word))] if HANGUL.match(word) else []
+
+
+class SearchEnglishAndKorean(SearchEnglish):
+    """English search (stemming, stop words) that also finds Korean words under their stems."""
+
+    def split(self, input: str) -> list[str]:
+        words = super().split(input)
+        return words + [prefix for word in words for prefix in hangul_prefixes(word)]
+
+
 def setup(app: Sphinx) -> dict:
+    app.add_search_language(SearchEnglishAndKorean)
     app.connect("config-inited", _use_local_mathjax)
     app.connect("html-page-context", _set_language)
     app.connect("build-finished", _copy_fonts)
