@@ -138,6 +138,8 @@ def test_chapter_skeleton(path):
     assert f"](../{other}/{path.name})" in first, f"{path}: the badge row must link to the {other} edition"
     code = [nbtool.cell_source(c) for c in nb["cells"] if c["cell_type"] == "code"]
     assert 'if "google.colab" in sys.modules:' in code[0], f"{path}: the first code cell installs on Colab only"
+    install = f"git+{repo}@{branch}\""
+    assert install in code[0], f"{path}: the Colab cell must install {install}; run `python tools/set_repository.py`"
     assert "parameters" in nb["cells"][[c["cell_type"] for c in nb["cells"]].index("code", 2)].get("metadata", {}).get(
         "tags", []
     ) or any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"]), f"{path}: no parameters cell"
