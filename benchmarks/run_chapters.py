@@ -3,6 +3,7 @@
     python benchmarks/run_chapters.py            # every chapter (English edition)
     python benchmarks/run_chapters.py 01 03      # chapters whose file name starts with 01 or 03
     python benchmarks/run_chapters.py --lang ko --setting paper --budget 180
+    python benchmarks/run_chapters.py --record   # also write the tables the instructor pages show
 
 Prints one line per chapter (wall time in seconds, including the kernel's start-up) and writes
 benchmarks/results/chapters.json. Exits 1 if a chapter fails or runs over --budget seconds.
@@ -35,6 +36,21 @@ def time_chapter(path: Path, setting: str, timeout: int) -> float:
     return time.perf_counter() - start
 
 
+def record_tables(seconds: dict[str, float], setting: str) -> None:
+    """The run-time tables included by the instructor pages, one per language."""
+    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}"
+    day = time.strftime("%Y-%m-%d")
+    heads = {
+        "ko": (f"`benchmarks/run_chapters.py`로 {day}에 잰 값입니다({setting} 설정, {machine}, 커널 시작 포함).\n\n"
+               "| 장 | 실행 시간 |\n|---|---|\n", "{n}장 `{name}` | {s:.0f}초"),
+        "en": (f"Measured by `benchmarks/run_chapters.py` on {day} ({setting} setting, {machine}, kernel start-up included).\n\n"
+               "| Chapter | Wall time |\n|---|---|\n", "{n} `{name}` | {s:.0f} s"),
+    }
+    for lang, (head, row) in heads.items():
+        rows = "".join(f"| {row.format(n=int(name[:2]), name=name, s=s)} |\n" for name, s in seconds.items())
+        (ROOT / "book" / lang / "_chapter_times.md").write_text(head + rows, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("chapters", nargs="*", help="file-name prefixes such as 01 or 06_capsnet (default: all)")
@@ -42,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--setting", choices=("quick", "paper"), default="quick")
     parser.add_argument("--budget", type=float, default=180.0, help="seconds allowed per chapter (default 180)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell")
+    parser.add_argument("--record", action="store_true",
+                        help="write book/ko/_chapter_times.md and book/en/_chapter_times.md (all chapters only)")
     args = parser.parse_args(argv)
 
     paths = sorted((ROOT / "notebooks" / args.lang).glob("*.ipynb"))
@@ -65,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         results[path.stem] = round(seconds, 1)
         print(f"  {path.stem:<32} {seconds:7.1f} s{'  OVER BUDGET (%.0f s)' % args.budget if over else ''}")
 
+    if args.record and not args.chapters and status == 0:
+        record_tables(results, args.setting)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "chapters.json").write_text(json.dumps(
