@@ -66,11 +66,28 @@ def quiet_logs() -> None:
             import tensorflow  # noqa: F401
 
 
+def _use_inline_backend() -> None:
+    """In a Jupyter kernel, draw figures inline even if MPLBACKEND says otherwise.
+
+    The book glues figures into its pages; a figure only has a PNG to glue when the inline
+    backend is active (with, say, ``MPLBACKEND=Agg`` the page would show "<Figure size ...>").
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
+        shell.run_line_magic("matplotlib", "inline")
+
+
 def use_korean_font() -> None:
     """Draw figure text with NanumGothic (shipped by koreanize-matplotlib), minus signs as '-'.
 
-    Without it, Hangul in titles and labels renders as empty boxes.
+    Without it, Hangul in titles and labels renders as empty boxes. In a Jupyter kernel it also
+    makes sure figures are drawn inline.
     """
+    _use_inline_backend()
     import koreanize_matplotlib  # noqa: F401  (registers NanumGothic on import)
     import matplotlib as mpl
 

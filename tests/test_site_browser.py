@@ -42,7 +42,7 @@ pytestmark = [
 
 def _newest_source_mtime() -> float:
     paths = [ROOT / "_config.yml", ROOT / "_toc.yml", *ROOT.glob("notebooks/*/*.ipynb"),
-             *ROOT.glob("book/**/*"), *ROOT.glob("images/*"), *ROOT.glob("_static/*"), *ROOT.glob("capsnet_book/*.py")]
+             *ROOT.glob("book/**/*"), *ROOT.glob("images/*"), *ROOT.glob("_static/*")]
     return max(p.stat().st_mtime for p in paths if p.is_file())
 
 
@@ -52,8 +52,10 @@ def site() -> Path:
     if "BOOK_SITE" in os.environ:
         assert index.exists(), f"BOOK_SITE={SITE} holds no built site"
     elif not index.exists() or index.stat().st_mtime < _newest_source_mtime():
-        subprocess.run([sys.executable, "-m", "jupyter_book", "build", ".", "-W", "-n", "--keep-going"],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        jupyter_book = Path(sys.executable).with_name("jupyter-book")
+        result = subprocess.run([str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
+                                cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, f"the book build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return SITE
 
 
@@ -141,6 +143,7 @@ def test_chapter_page(browser, base_url, lang, chapter):
     assert n_typeset == n_math, f"{n_math - n_typeset} of {n_math} math elements were not typeset"
     text = browser.execute_script("return document.querySelector('article').innerText")
     assert "\\(" not in text and "$$" not in text and "\\begin{" not in text, "raw TeX left on the page"
+    assert "<Figure size" not in text, "a figure was glued as text, not as an image (was the inline backend off?)"
 
     # Badges: the other edition and Colab.
     hrefs = browser.execute_script("return Array.from(document.querySelectorAll('article a')).map(a => a.href)")

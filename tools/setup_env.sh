@@ -36,4 +36,4 @@ else
 fi
 # shellcheck disable=SC1091
 source "$venv/bin/activate"
-export MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE=1
