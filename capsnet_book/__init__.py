@@ -7,7 +7,11 @@ Modules:
     invariance   chapter 2: pooling, blur pooling, shift consistency
     transforms   chapters 3 and 7: rotations, shifts on a larger canvas, random affine
     capsules     chapters 4-6: squash, dynamic routing, capsule layers, margin loss
+    cnn          chapters 2-3: the baseline CNN, blur pooling, a small training loop
+    capsnet      chapter 6: the CapsNet model, its presets and loss
     models       model builders: ``build_baseline_cnn``, ``build_capsnet``
+    group_conv   chapter 7: the p4 (90-degree rotation) group-equivariant CNN
+    compare      chapter 7: the comparison harness (model configurations, test sets, seeds)
 
 TensorFlow is imported only by the modules that need it, so ``import capsnet_book`` is cheap.
 """
