@@ -136,6 +136,10 @@ def test_chapter_page(browser, base_url, lang, chapter):
     assert not _broken_images(browser), f"images that did not load: {_broken_images(browser)}"
     figures = browser.find_elements("css selector", "figure img, .cell_output img")
     assert figures, "a chapter page should show at least one figure"
+    numbers = browser.execute_script(
+        "return Array.from(document.querySelectorAll('figure .caption-number')).map(e => e.innerText.trim())")
+    label = "그림" if lang == "ko" else "Fig."
+    assert numbers and numbers[0] == f"{label} {int(chapter[:2])}.1", f"figures should be numbered from 1: {numbers}"
 
     # Math: every math element typeset by MathJax, no TeX delimiters left in the visible text.
     n_math = browser.execute_script("return document.querySelectorAll('.math').length")

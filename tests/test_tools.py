@@ -90,3 +90,14 @@ def test_korean_search_indexes_word_stems():
     assert bilingual.hangul_prefixes("convolution") == []
     words = bilingual.SearchEnglishAndKorean({}).split("합성곱은 등변입니다 and pooling")
     assert "합성곱" in words and "등변" in words and "pooling" in words
+
+
+def test_figure_numbers_restart_in_every_chapter():
+    numbers = {
+        "notebooks/ko/07_x": {"figure": {"a": (7, 1), "b": (7, 2)}, "exercise": {"e": (7, 1)}},
+        "notebooks/en/07_x": {"figure": {"a": (7, 5), "b": (7, 6)}, "exercise": {"e": (7, 4)}},
+        "book/en/intro": {},
+    }
+    bilingual.restart_numbers_per_chapter(numbers)
+    assert numbers["notebooks/en/07_x"] == {"figure": {"a": (7, 1), "b": (7, 2)}, "exercise": {"e": (7, 1)}}
+    assert numbers["notebooks/ko/07_x"]["figure"] == {"a": (7, 1), "b": (7, 2)}

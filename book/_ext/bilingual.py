@@ -109,8 +109,32 @@ class SearchEnglishAndKorean(SearchEnglish):
         return words + [prefix for word in words for prefix in hangul_prefixes(word)]
 
 
+def restart_numbers_per_chapter(toc_fignumbers: dict) -> None:
+    """Number figures and exercises from 1 in every chapter (in place).
+
+    Both editions' chapters carry the same section numbers (chapter 7 is "7" in Korean and in
+    English), and Sphinx counts figures per section number across the whole book, so without
+    this the English chapter 7 would start at "Fig. 7.5". Each chapter is one document, so its
+    numbers simply restart at 1.
+    """
+    for by_type in toc_fignumbers.values():
+        for numbers in by_type.values():
+            if not numbers:
+                continue
+            first = min(number[-1] for number in numbers.values())
+            for key, number in numbers.items():
+                numbers[key] = (*number[:-1], number[-1] - first + 1)
+
+
+def _restart_numbers(app: Sphinx, env) -> list[str]:
+    restart_numbers_per_chapter(env.toc_fignumbers)
+    return []
+
+
 def setup(app: Sphinx) -> dict:
     app.add_search_language(SearchEnglishAndKorean)
+    # After Sphinx's own numbering (toctree collector, default priority 500).
+    app.connect("env-get-updated", _restart_numbers, priority=900)
     app.connect("config-inited", _use_local_mathjax)
     app.connect("html-page-context", _set_language)
     app.connect("build-finished", _copy_fonts)
