@@ -39,6 +39,12 @@ def _static_shape(x: Any) -> tuple:
     return tuple(x.shape)
 
 
+def _as_float_tensor(x):
+    """A tensor of ``x``, cast to float32 unless it already has a float dtype."""
+    x = ops.convert_to_tensor(x)
+    return x if "float" in str(x.dtype) else ops.cast(x, "float32")
+
+
 def squash(s: Any, axis: int = -1) -> Any:
     """The capsule non-linearity: ``v = |s|^2 / (1 + |s|^2) * s / |s|``.
 
@@ -60,9 +66,7 @@ def squash(s: Any, axis: int = -1) -> Any:
     >>> tuple(v.shape), round(float(ops.norm(v[0])), 4)
     ((2, 2), 0.9615)
     """
-    s = ops.convert_to_tensor(s)
-    if "float" not in str(s.dtype):
-        s = ops.cast(s, "float32")
+    s = _as_float_tensor(s)
     squared_norm = ops.sum(ops.square(s), axis=axis, keepdims=True)
     norm = ops.sqrt(squared_norm + SQUASH_EPSILON)
     return s * (squared_norm / (1.0 + squared_norm) / norm)
@@ -121,9 +125,7 @@ def dynamic_routing(u_hat: Any, iterations: int = 3) -> tuple[Any, Any]:
             "dynamic_routing: expected u_hat of rank 4 [batch, n_in, n_out, dim_out], "
             f"got shape {shape}."
         )
-    u_hat = ops.convert_to_tensor(u_hat)
-    if "float" not in str(u_hat.dtype):
-        u_hat = ops.cast(u_hat, "float32")
+    u_hat = _as_float_tensor(u_hat)
     v, coupling = _route_by_output(ops.transpose(u_hat, (0, 2, 1, 3)), iterations)
     return v, ops.transpose(coupling, (0, 2, 1))
 
@@ -410,9 +412,7 @@ def margin_loss(
             "margin_loss: expected y_true and lengths of the same shape [batch, n_classes], "
             f"got {t_shape} and {l_shape}."
         )
-    lengths = ops.convert_to_tensor(lengths)
-    if "float" not in str(lengths.dtype):
-        lengths = ops.cast(lengths, "float32")
+    lengths = _as_float_tensor(lengths)
     y_true = ops.cast(y_true, lengths.dtype)
     present = y_true * ops.square(ops.relu(m_plus - lengths))
     absent = lam * (1.0 - y_true) * ops.square(ops.relu(lengths - m_minus))

@@ -94,13 +94,24 @@ class BlurPool2D(layers.Layer):
         return {**super().get_config(), "size": self.size, "stride": self.stride}
 
 
-def _downsample(anti_aliased: bool, blur_size: int, name: str) -> list[layers.Layer]:
+def downsample_layers(anti_aliased: bool, name: str, blur_size: int = 3) -> list[layers.Layer]:
+    """The layers that halve the resolution: 2x2 max pooling, or (anti-aliased) a dense 2x2 max
+    followed by :class:`BlurPool2D` with stride 2, as in Zhang (2019)."""
     if anti_aliased:
         return [
             layers.MaxPooling2D(2, strides=1, padding="same", name=f"{name}_dense_max"),
             BlurPool2D(blur_size, stride=2, name=f"{name}_blur"),
         ]
     return [layers.MaxPooling2D(2, name=f"{name}_max")]
+
+
+def classifier_head(features, dense: int, dropout: float, num_classes: int):
+    """``features [batch, d] -> logits [batch, num_classes]``: a ReLU dense layer, optional
+    dropout, and a linear output layer (the head every CNN of the book ends with)."""
+    h = layers.Dense(dense, activation="relu", name="dense")(features)
+    if dropout:
+        h = layers.Dropout(dropout, name="dropout")(h)
+    return layers.Dense(num_classes, name="logits")(h)
 
 
 def build_baseline_cnn(
@@ -145,13 +156,10 @@ def build_baseline_cnn(
     for block, filters in enumerate(config["conv"], start=1):
         for i, f in enumerate(filters, start=1):
             h = layers.Conv2D(f, 3, activation="relu", name=f"conv{block}_{i}")(h)
-        for layer in _downsample(anti_aliased, blur_size, name=f"pool{block}"):
+        for layer in downsample_layers(anti_aliased, f"pool{block}", blur_size):
             h = layer(h)
     h = layers.Flatten(name="flatten")(h) if head == "flatten" else layers.GlobalAveragePooling2D(name="gap")(h)
-    h = layers.Dense(config["dense"], activation="relu", name="dense")(h)
-    if config["dropout"]:
-        h = layers.Dropout(config["dropout"], name="dropout")(h)
-    logits = layers.Dense(num_classes, name="logits")(h)
+    logits = classifier_head(h, config["dense"], config["dropout"], num_classes)
     name = f"cnn_{preset}" + ("_blurpool" if anti_aliased else "") + ("_gap" if head == "global_average" else "")
     return keras.Model(inputs, logits, name=name)
 

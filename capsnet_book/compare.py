@@ -35,7 +35,7 @@ from keras import layers, ops
 from capsnet_book import transforms
 from capsnet_book.capsnet import RECONSTRUCTION_WEIGHT, CapsNet, CapsNetConfig, capsnet_loss, random_shift
 from capsnet_book.capsules import margin_loss
-from capsnet_book.cnn import BlurPool2D
+from capsnet_book.cnn import classifier_head, downsample_layers
 from capsnet_book.group_conv import build_p4_cnn
 
 __all__ = [
@@ -182,17 +182,10 @@ def build_cnn(
         x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
         x = layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(x)
         x = layers.Activation("relu", name=f"relu{i}")(x)
-        if anti_aliased:
-            x = layers.MaxPooling2D(2, strides=1, padding="same", name=f"pool{i}_dense_max")(x)
-            x = BlurPool2D(3, stride=2, name=f"pool{i}_blur")(x)
-        else:
-            x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
+        for layer in downsample_layers(anti_aliased, f"pool{i}"):
+            x = layer(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(dense, activation="relu", name="dense")(x)
-    if dropout:
-        x = layers.Dropout(dropout, name="dropout")(x)
-    logits = layers.Dense(num_classes, name="logits")(x)
-    return keras.Model(inputs, logits, name=name)
+    return keras.Model(inputs, classifier_head(x, dense, dropout, num_classes), name=name)
 
 
 def build_model(name: str, setting: str | CompareSetting = "quick") -> keras.Model:

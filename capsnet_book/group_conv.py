@@ -28,6 +28,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from capsnet_book.cnn import classifier_head
+
 __all__ = ["P4Conv2D", "P4MaxPool2D", "P4RotationPool", "build_p4_cnn", "rotate_p4_kernel"]
 
 N_ROTATIONS = 4
@@ -282,9 +284,5 @@ def build_p4_cnn(
         x = layers.GlobalMaxPooling2D(name="global_max")(x)
     else:
         x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(dense, activation="relu", name="dense")(x)
-    if dropout:
-        x = layers.Dropout(dropout, name="dropout")(x)
-    logits = layers.Dense(num_classes, name="logits")(x)
-    return keras.Model(inputs, logits, name=name)
+    return keras.Model(inputs, classifier_head(x, dense, dropout, num_classes), name=name)
 
