@@ -101,3 +101,11 @@ def test_figure_numbers_restart_in_every_chapter():
     bilingual.restart_numbers_per_chapter(numbers)
     assert numbers["notebooks/en/07_x"] == {"figure": {"a": (7, 1), "b": (7, 2)}, "exercise": {"e": (7, 1)}}
     assert numbers["notebooks/ko/07_x"]["figure"] == {"a": (7, 1), "b": (7, 2)}
+
+
+def test_glued_values_of_a_book_build(tmp_path):
+    built = tmp_path / "06_x.ipynb"
+    (tmp_path / "06_x.glue.json").write_text(
+        '{"acc": {"data": {"text/plain": "98.2"}, "metadata": {"scrapbook": {"name": "acc"}}}}')
+    assert slides.glued_values_of_build(built) == {"acc": 98.2}
+    assert slides.glued_values_of_build(tmp_path / "missing.ipynb") == {}

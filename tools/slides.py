@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import base64
 import functools
+import json
 import os
 import re
 import shutil
@@ -44,21 +45,31 @@ _ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<text>[^`]*)`")
 _IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<path>[^)\s]+\.(?:svg|png))\)")
 
 
+def _record_value(output: dict) -> object:
+    """The value of one glue record: its text/plain, read as a number where it is one."""
+    text = output.get("data", {}).get("text/plain", "")
+    text = text if isinstance(text, str) else "".join(text)
+    try:
+        return float(text) if "." in text or "e" in text else int(text)
+    except ValueError:
+        return text.strip("'\"")
+
+
 def glued_values(nb: dict) -> dict[str, object]:
-    """``name -> value`` of every ``glue`` output in an executed notebook (text/plain, evaluated
-    for numbers)."""
-    values = {}
-    for cell in nb["cells"]:
-        for output in cell.get("outputs", []):
-            record = output.get("metadata", {}).get("scrapbook", {})
-            if "name" in record:
-                text = output.get("data", {}).get("text/plain", "")
-                text = text if isinstance(text, str) else "".join(text)
-                try:
-                    values[record["name"]] = float(text) if "." in text or "e" in text else int(text)
-                except ValueError:
-                    values[record["name"]] = text.strip("'\"")
-    return values
+    """``name -> value`` of every ``glue`` output still in an executed notebook."""
+    return {
+        output["metadata"]["scrapbook"]["name"]: _record_value(output)
+        for cell in nb["cells"] for output in cell.get("outputs", [])
+        if "name" in output.get("metadata", {}).get("scrapbook", {})
+    }
+
+
+def glued_values_of_build(built: Path) -> dict[str, object]:
+    """The book build moves glue records out of the notebook into ``<name>.glue.json``."""
+    records = built.with_suffix(".glue.json")
+    if not records.exists():
+        return {}
+    return {name: _record_value(output) for name, output in json.loads(records.read_text(encoding="utf-8")).items()}
 
 
 def _format_glue(match: re.Match, values: dict) -> str:
@@ -126,24 +137,24 @@ def embed_images(text: str, folder: Path) -> str:
     return _IMAGE.sub(data_uri, text)
 
 
-def executed_notebook(source: Path) -> dict:
-    """The chapter with outputs: from the book build if current, else executed now."""
+def executed_notebook(source: Path) -> tuple[dict, dict[str, object]]:
+    """The chapter with outputs, and its glued values: from the book build if current, else
+    executed now."""
     nb = nbformat.read(source, as_version=4)
     built = EXECUTED_DIR / source.parent.name / source.name
     if built.exists():
         executed = nbformat.read(built, as_version=4)
         if [c for c, _ in nbtool.code_cells(executed)] == [c for c, _ in nbtool.code_cells(nb)]:
-            return executed
+            return executed, glued_values(executed) | glued_values_of_build(built)
     from nbclient import NotebookClient
 
     print(f"  executing {source.relative_to(ROOT)} (no current build output) ...", flush=True)
     os.environ.setdefault("BOOK_SETTING", "quick")
     NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}}).execute()
-    return nb
+    return nb, glued_values(nb)
 
 
-def prepare(nb: dict, folder: Path) -> dict:
-    values = glued_values(nb)
+def prepare(nb: dict, values: dict[str, object], folder: Path) -> dict:
     for cell in nb["cells"]:
         cell.setdefault("metadata", {}).setdefault("slideshow", {"slide_type": nbtool.slide_type(cell)})
         if cell["cell_type"] == "code":  # glue records are for the site, not for display
@@ -164,7 +175,8 @@ def copy_assets(target: Path) -> None:
 
 
 def export(source: Path, out_dir: Path) -> Path:
-    nb = prepare(executed_notebook(source), source.parent)
+    nb, values = executed_notebook(source)
+    nb = prepare(nb, values, source.parent)
     exporter = SlidesExporter(
         extra_template_basedirs=[str(TEMPLATE_DIR)], template_name="book_reveal",
         reveal_url_prefix="assets/reveal", reveal_scroll=True,
