@@ -27,6 +27,7 @@ from capsnet_book.capsules import (
     RoutedCapsules,
     margin_loss,
 )
+from capsnet_book.transforms import translate
 
 __all__ = [
     "PRESETS",
@@ -214,9 +215,6 @@ def random_shift(images: np.ndarray, max_shift: int, rng: np.random.Generator) -
         raise ValueError(f"random_shift: expected images of rank 4 [n, H, W, C], got shape {images.shape}.")
     if max_shift < 0:
         raise ValueError(f"random_shift: max_shift must be >= 0, got {max_shift}.")
-    n, height, width, _ = images.shape
-    padded = np.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0)))
-    dy, dx = rng.integers(0, 2 * max_shift + 1, size=(2, n))
-    rows = dy[:, None] + np.arange(height)[None, :]  # [n, H]
-    cols = dx[:, None] + np.arange(width)[None, :]  # [n, W]
-    return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    offsets = rng.integers(0, 2 * max_shift + 1, size=(2, len(images)))
+    dy, dx = max_shift - offsets  # each in [-max_shift, max_shift]
+    return translate(images, dy, dx)
