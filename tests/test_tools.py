@@ -109,3 +109,23 @@ def test_glued_values_of_a_book_build(tmp_path):
         '{"acc": {"data": {"text/plain": "98.2"}, "metadata": {"scrapbook": {"name": "acc"}}}}')
     assert slides.glued_values_of_build(built) == {"acc": 98.2}
     assert slides.glued_values_of_build(tmp_path / "missing.ipynb") == {}
+
+
+def test_slides_take_outputs_from_the_edition_that_was_executed(tmp_path, monkeypatch):
+    """The build executes one edition and serves the other from its cache: either copy will do."""
+    def chapter(markdown: str, outputs: list) -> dict:
+        return nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_markdown_cell(markdown),
+            nbformat.v4.new_code_cell("print(1)", outputs=outputs),
+        ])
+
+    printed = [nbformat.v4.new_output("stream", text="1\n")]
+    for lang, markdown, outputs in (("ko", "# 한국어", []), ("en", "# English", printed)):
+        (tmp_path / "src" / lang).mkdir(parents=True)
+        (tmp_path / "built" / lang).mkdir(parents=True)
+        nbformat.write(chapter(markdown, []), tmp_path / "src" / lang / "01_x.ipynb")
+        nbformat.write(chapter(markdown, outputs), tmp_path / "built" / lang / "01_x.ipynb")
+    monkeypatch.setattr(slides, "EXECUTED_DIR", tmp_path / "built")
+    nb, _ = slides.executed_notebook(tmp_path / "src" / "ko" / "01_x.ipynb")
+    assert nb["cells"][0]["source"] == "# 한국어"
+    assert nb["cells"][1]["outputs"][0]["text"] == "1\n"

@@ -137,15 +137,33 @@ def embed_images(text: str, folder: Path) -> str:
     return _IMAGE.sub(data_uri, text)
 
 
+def _has_outputs(nb: dict) -> bool:
+    return any(cell.get("outputs") for cell in nb["cells"] if cell["cell_type"] == "code")
+
+
 def executed_notebook(source: Path) -> tuple[dict, dict[str, object]]:
     """The chapter with outputs, and its glued values: from the book build if current, else
-    executed now."""
+    executed now.
+
+    The build executes each chapter once and serves the other edition from its cache, so the
+    outputs may sit in either language's executed copy; the code cells are the same, so the
+    outputs of one fit the other.
+    """
     nb = nbformat.read(source, as_version=4)
-    built = EXECUTED_DIR / source.parent.name / source.name
-    if built.exists():
+    code = [c for c, _ in nbtool.code_cells(nb)]
+    other = "en" if source.parent.name == "ko" else "ko"
+    for lang in (source.parent.name, other):
+        built = EXECUTED_DIR / lang / source.name
+        if not built.exists():
+            continue
         executed = nbformat.read(built, as_version=4)
-        if [c for c, _ in nbtool.code_cells(executed)] == [c for c, _ in nbtool.code_cells(nb)]:
-            return executed, glued_values(executed) | glued_values_of_build(built)
+        if [c for c, _ in nbtool.code_cells(executed)] != code or not _has_outputs(executed):
+            continue
+        ours = [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
+        theirs = [cell for cell in executed["cells"] if cell["cell_type"] == "code"]
+        for mine, done in zip(ours, theirs):
+            mine["outputs"] = done.get("outputs", [])
+        return nb, glued_values(executed) | glued_values_of_build(built)
     from nbclient import NotebookClient
 
     print(f"  executing {source.relative_to(ROOT)} (no current build output) ...", flush=True)
