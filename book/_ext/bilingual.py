@@ -64,11 +64,6 @@ def copy_fonts(target: Path) -> None:
         shutil.copy2(source / name, target / name)
 
 
-def _copy_fonts(app: Sphinx, exception: Exception | None) -> None:
-    if exception is None and app.builder.format == "html":
-        copy_fonts(Path(app.outdir) / "_static" / "fonts")
-
-
 def _mathjax_source() -> Path:
     import mathjax  # the django-static-mathjax distribution; plain files, no Django needed
 
@@ -88,9 +83,12 @@ def copy_mathjax(target: Path) -> None:
     shutil.copytree(source / fonts, target / fonts, dirs_exist_ok=True)
 
 
-def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+def _copy_offline_assets(app: Sphinx, exception: Exception | None) -> None:
+    """Ship the Korean font and MathJax with an HTML build."""
     if exception is None and app.builder.format == "html":
-        copy_mathjax(Path(app.outdir) / "_static" / "mathjax")
+        static = Path(app.outdir) / "_static"
+        copy_fonts(static / "fonts")
+        copy_mathjax(static / "mathjax")
 
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -137,7 +135,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-get-updated", _restart_numbers, priority=900)
     app.connect("config-inited", _use_local_mathjax)
     app.connect("html-page-context", _set_language)
-    app.connect("build-finished", _copy_fonts)
-    app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _copy_offline_assets)
     app.add_css_file("book.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
