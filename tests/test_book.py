@@ -140,9 +140,8 @@ def test_chapter_skeleton(path):
     assert 'if "google.colab" in sys.modules:' in code[0], f"{path}: the first code cell installs on Colab only"
     install = f"git+{repo}@{branch}\""
     assert install in code[0], f"{path}: the Colab cell must install {install}; run `python tools/set_repository.py`"
-    assert "parameters" in nb["cells"][[c["cell_type"] for c in nb["cells"]].index("code", 2)].get("metadata", {}).get(
-        "tags", []
-    ) or any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"]), f"{path}: no parameters cell"
+    tags = [c.get("metadata", {}).get("tags", []) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert any("parameters" in t for t in tags), f"{path}: no parameters cell"
     exercises = re.findall(r"```\{exercise\}", markdown)
     solutions = re.findall(r"```\{solution\}", markdown)
     assert len(exercises) >= 3 and len(solutions) == len(exercises), f"{path}: >= 3 exercises, each with a solution"
