@@ -4,9 +4,11 @@ Runs when Chromium and ChromeDriver are installed (``.ci/run`` installs Debian's
 skipped otherwise. Reuses ``_build/html`` when it is newer than every source of the book, else
 builds it first. Checks, for the landing page and every chapter in both languages: the page
 language, that every image loaded, that math was typeset with no raw TeX left, that the
-language badge and the Colab badge point to the right places, and that the Korean web font
-shipped with the site is the one in use. Then checks that no internal link anywhere on the
-site is broken, and saves screenshots of one Korean and one English chapter under
+language badge and the Colab badge point to the right places, and that every Hangul letter on the
+page is drawn with the Korean web font shipped with the site, as Chromium reports it
+(``CSS.getPlatformFontsForNode``), with no font error in the browser log. The same for the other
+pages (intro, instructor, glossary, search results) and for every SVG figure with Korean text.
+Then checks that no internal link anywhere on the site is broken, and saves screenshots under
 ``_build/screenshots/`` for a person to look at.
 """
 
@@ -25,6 +27,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 import yaml
+from browser_fonts import chrome_options, font_errors_in_log, hangul_font_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("BOOK_SITE", ROOT / "_build" / "html"))  # BOOK_SITE: test a site built elsewhere, as is
@@ -79,13 +82,7 @@ def browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1280,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=chrome_options(CHROMIUM))
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
@@ -95,6 +92,7 @@ def _open(browser, url: str) -> None:
     """Load a page and wait until images, fonts and MathJax are done."""
     from selenium.webdriver.support.ui import WebDriverWait
 
+    font_errors_in_log(browser)  # drain what earlier pages logged
     browser.get(url)
     WebDriverWait(browser, 30).until(lambda d: d.execute_script(
         "return document.readyState === 'complete' && document.fonts.status === 'loaded'"
@@ -154,20 +152,64 @@ def test_chapter_page(browser, base_url, lang, chapter):
     assert urljoin(base_url, f"notebooks/{other}/{chapter}.html") in hrefs, "no link to the other edition"
     assert _colab_url(lang, chapter) in hrefs, "no Colab link to this chapter"
 
-    # The Korean font shipped with the site is available to the page (no missing-glyph boxes).
-    assert browser.execute_script("return document.fonts.check('16px NanumGothic', '한국어')")
+    _assert_hangul_drawn_with_shipped_font(browser)
     if lang == "ko":
         assert browser.execute_script("return getComputedStyle(document.querySelector('article p')).wordBreak") == "keep-all"
 
 
+def _assert_hangul_drawn_with_shipped_font(browser) -> None:
+    """Every Hangul letter on the open page drawn with the shipped web font; no font errors."""
+    problems = hangul_font_problems(browser)
+    assert not problems, f"{len(problems)} elements draw Hangul with another font:\n" + "\n".join(problems[:15])
+    errors = font_errors_in_log(browser)
+    assert not errors, "font errors in the browser log:\n" + "\n".join(errors)
+
+
+OTHER_PAGES = ["index.html", "book/ko/intro.html", "book/en/intro.html", "book/ko/instructor.html",
+               "book/en/instructor.html", "book/ko/glossary.html", "book/en/glossary.html"]
+
+
+@pytest.mark.parametrize("page", OTHER_PAGES)
+def test_other_pages_draw_hangul_with_shipped_font(browser, base_url, page):
+    _open(browser, urljoin(base_url, page))
+    assert not _broken_images(browser), f"images that did not load: {_broken_images(browser)}"
+    _assert_hangul_drawn_with_shipped_font(browser)
+
+
+def _svgs_with_hangul(site: Path) -> list[Path]:
+    return sorted(p for p in (site / "_images").glob("*.svg")
+                  if any("\uac00" <= ch <= "\ud7a3" for ch in p.read_text(encoding="utf-8")))
+
+
+def test_svg_figures_draw_hangul_with_embedded_font(browser, base_url, site):
+    """An SVG shown with <img> cannot use the page's fonts: each carries its own. Opened as a
+    document, the browser reports which font its text is drawn with."""
+    svgs = _svgs_with_hangul(site)
+    assert len(svgs) >= 5, f"expected the Korean diagrams and badge among the site's SVGs, found {svgs}"
+    for svg in svgs:
+        _open(browser, urljoin(base_url, f"_images/{svg.name}"))
+        problems = hangul_font_problems(browser)
+        assert not problems, f"{svg.name}:\n" + "\n".join(problems[:10])
+        assert not font_errors_in_log(browser), f"{svg.name}: font errors in the browser log"
+
+
 def test_screenshots_for_a_person(browser, base_url):
+    """Pages a person should look at: Hangul in headings, navigation, figures and search."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     chapter = CHAPTERS[0]
-    for lang in ("ko", "en"):
-        _open(browser, urljoin(base_url, f"notebooks/{lang}/{chapter}.html"))
-        target = SCREENSHOTS / f"{lang}_{chapter}.png"
+    shots = {f"{lang}_{chapter}": f"notebooks/{lang}/{chapter}.html" for lang in ("ko", "en")}
+    shots |= {"ko_landing": "index.html", "ko_glossary": "book/ko/glossary.html",
+              "ko_search": "search.html?q=등변성"}
+    for name, page in shots.items():
+        _open(browser, urljoin(base_url, page))
+        target = SCREENSHOTS / f"{name}.png"
         browser.save_screenshot(str(target))
         assert target.stat().st_size > 20_000
+    _open(browser, urljoin(base_url, f"notebooks/ko/{chapter}.html"))
+    figure = browser.execute_script(  # the first diagram, not a badge
+        "return Array.from(document.querySelectorAll('img[src$=\".svg\"]')).find(i => i.naturalWidth > 300)")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", figure)
+    figure.screenshot(str(SCREENSHOTS / f"ko_{chapter}_svg_figure.png"))
 
 
 class _Links(html.parser.HTMLParser):
@@ -209,3 +251,6 @@ def test_search_finds_chapters_in_both_languages(browser, base_url, query, lang)
         " || /no documents|did not match/i.test(document.body.innerText)"))
     hrefs = browser.execute_script("return Array.from(document.querySelectorAll('#search-results li a')).map(a => a.href)")
     assert any(f"/notebooks/{lang}/" in h for h in hrefs), f"searching {query!r} found no {lang} chapter: {hrefs[:5]}"
+    # Result titles and snippets are filled in by script after the page loaded.
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.fonts.status === 'loaded'"))
+    _assert_hangul_drawn_with_shipped_font(browser)

@@ -2,9 +2,10 @@
 
 - Pages of the Korean edition (``notebooks/ko/``, ``book/ko/``) get ``<html lang="ko">``; the
   stylesheet ``_static/book.css`` breaks Korean lines between words (``word-break: keep-all``).
-- The NanumGothic font that ``koreanize-matplotlib`` installs is copied into the site's
-  ``_static/fonts`` and declared with ``@font-face``, so Korean text renders on machines that have
-  no Korean system font and no network (headless browsers on fresh servers included).
+- A Korean web font ships with the site (``webfont.py``): WOFF2 subsets of NanumGothic made at
+  build time, declared in ``_static/hangul-font.css``, so Korean text renders on machines that have
+  no Korean system font and no network (headless browsers on fresh servers included); the SVG
+  figures carry the letters they use inside them, because an ``<img>`` cannot use the page's fonts.
 - Search works in Korean: Korean words carry particles (합성곱은, 합성곱을, ...), so each Hangul
   word is also indexed by its prefixes, and a search for 합성곱 finds them all.
 - MathJax 3 is served from the site itself (``_static/mathjax``), copied from the
@@ -20,8 +21,10 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.search.en import SearchEnglish
 
+import webfont  # beside this file: Sphinx's extension path (local_extensions), not a package
+
 KOREAN_PREFIXES = ("notebooks/ko/", "book/ko/")
-FONT_FILES = ("NanumGothic.ttf", "NanumGothicBold.ttf")
+FONT_CSS = "hangul-font.css"  # relative to _static, written when the build finishes
 MATHJAX_SCRIPT = "mathjax/tex-chtml.js"  # relative to _static
 
 
@@ -54,14 +57,23 @@ def _set_language(app: Sphinx, pagename: str, templatename: str, context: dict, 
         context["body"] = localise_labels(context["body"])
 
 
-def copy_fonts(target: Path) -> None:
-    """Copy NanumGothic (regular and bold) from koreanize-matplotlib into ``target``."""
-    import koreanize_matplotlib
+def site_text(outdir: Path) -> str:
+    """Everything the site can show: its pages, and the search index (titles, result snippets)."""
+    pages = [p for p in outdir.rglob("*.html") if "_static" not in p.relative_to(outdir).parts]
+    index = outdir / "searchindex.js"
+    return "".join(p.read_text(encoding="utf-8", errors="replace") for p in [*pages, index] if p.exists())
 
-    source = Path(koreanize_matplotlib.__file__).parent / "fonts"
-    target.mkdir(parents=True, exist_ok=True)
-    for name in FONT_FILES:
-        shutil.copy2(source / name, target / name)
+
+def ship_web_font(outdir: Path) -> None:
+    """Write the site's Korean web font and its CSS; embed the font in the SVG figures."""
+    static = outdir / "_static"
+    css = webfont.write_web_font(static / "fonts", site_text(outdir), url_prefix="fonts")
+    (static / FONT_CSS).write_text(css, encoding="utf-8")
+    for svg in (outdir / "_images").glob("*.svg"):
+        text = svg.read_text(encoding="utf-8")
+        embedded = webfont.embed_font_in_svg(text)
+        if embedded != text:
+            svg.write_text(embedded, encoding="utf-8")
 
 
 def _mathjax_source() -> Path:
@@ -86,9 +98,8 @@ def copy_mathjax(target: Path) -> None:
 def _copy_offline_assets(app: Sphinx, exception: Exception | None) -> None:
     """Ship the Korean font and MathJax with an HTML build."""
     if exception is None and app.builder.format == "html":
-        static = Path(app.outdir) / "_static"
-        copy_fonts(static / "fonts")
-        copy_mathjax(static / "mathjax")
+        ship_web_font(Path(app.outdir))
+        copy_mathjax(Path(app.outdir) / "_static" / "mathjax")
 
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -136,5 +147,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _use_local_mathjax)
     app.connect("html-page-context", _set_language)
     app.connect("build-finished", _copy_offline_assets)
+    app.add_css_file(FONT_CSS)
     app.add_css_file("book.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
