@@ -25,8 +25,10 @@ __all__ = [
     "CapsuleMask",
     "PrimaryCapsules",
     "RoutedCapsules",
+    "Routing",
     "capsule_predictions",
     "dynamic_routing",
+    "routing_history",
     "margin_loss",
     "squash",
 ]
@@ -81,7 +83,13 @@ def _check_iterations(iterations: Any) -> int:
     return iterations
 
 
-def dynamic_routing(u_hat: Any, iterations: int = 3) -> tuple[Any, Any]:
+def dynamic_routing(
+    u_hat: Any,
+    iterations: int = 3,
+    *,
+    logit_scale: float = 1.0,
+    gradient_through_routing: bool = False,
+) -> tuple[Any, Any]:
     """Routing by agreement (Procedure 1 of Sabour et al. 2017), vectorised.
 
     ``u_hat[b, i, j]`` is input capsule i's prediction of output capsule j. Starting from zero
@@ -92,13 +100,20 @@ def dynamic_routing(u_hat: Any, iterations: int = 3) -> tuple[Any, Any]:
     (``c_ij = 1 / n_out``) and ``v_j`` is the squashed sum of the predictions ``u_hat_ij``
     over the input capsules, divided by ``n_out``.
 
-    Gradients: the agreement updates of ``b`` (and the provisional ``v`` of the iterations
-    before the last) see ``stop_gradient(u_hat)``. The returned ``v`` therefore back-propagates
-    into ``u_hat`` only through the final weighted sum ``sum_i c_ij u_hat_ij``, with the final
-    ``c`` treated as constants. Routing thus acts like a fast inner loop whose result the
-    outer training loop takes as given; it also saves the backward pass through the iterations.
-    The returned ``c`` carries no gradient. Gradients are finite even for all-zero capsules,
-    because :func:`squash` is safe at zero.
+    ``logit_scale`` multiplies each agreement before it is added to ``b`` (an inverse
+    temperature of the softmax; the paper's procedure is ``1.0``). Agreements are dot products
+    of a prediction with an output shorter than 1, so when predictions are short the logits
+    hardly move and the coupling stays near uniform; a larger scale sharpens it.
+
+    Gradients: by default the agreement updates of ``b`` (and the provisional ``v`` of the
+    iterations before the last) see ``stop_gradient(u_hat)``, as in the widely used Keras
+    implementation (CapsNet-Keras). The returned ``v`` then back-propagates into ``u_hat`` only
+    through the final weighted sum ``sum_i c_ij u_hat_ij``, with the final ``c`` treated as
+    constants: routing acts like a fast inner loop whose result the outer training loop takes
+    as given, and the backward pass through the iterations is saved. With
+    ``gradient_through_routing=True`` gradients flow through every iteration, as in the
+    authors' released code. The returned ``c`` carries no gradient either way. Gradients are
+    finite even for all-zero capsules, because :func:`squash` is safe at zero.
 
     Shape: ``u_hat: [batch, n_in, n_out, dim_out] -> v: [batch, n_out, dim_out],
     c: [batch, n_in, n_out]``.
@@ -106,12 +121,16 @@ def dynamic_routing(u_hat: Any, iterations: int = 3) -> tuple[Any, Any]:
     Args:
         u_hat: the prediction vectors, rank 4 (tensor or NumPy array).
         iterations: the number of routing iterations, a positive integer (the paper uses 3).
+        logit_scale: a positive factor on the agreements (1.0 in the paper).
+        gradient_through_routing: back-propagate through every iteration (default: only
+            through the last weighted sum).
 
     Returns:
         ``(v, c)``: the output capsules and the coupling coefficients of the last iteration.
 
     Raises:
-        ValueError: ``u_hat`` is not of rank 4, or ``iterations`` is not a positive integer.
+        ValueError: ``u_hat`` is not of rank 4, ``iterations`` is not a positive integer or
+            ``logit_scale`` is not positive.
 
     >>> import numpy as np
     >>> v, c = dynamic_routing(np.ones((2, 6, 3, 4), dtype="float32"))
@@ -126,11 +145,57 @@ def dynamic_routing(u_hat: Any, iterations: int = 3) -> tuple[Any, Any]:
             f"got shape {shape}."
         )
     u_hat = _as_float_tensor(u_hat)
-    v, coupling = _route_by_output(ops.transpose(u_hat, (0, 2, 1, 3)), iterations)
+    routing = Routing(iterations, logit_scale, gradient_through_routing)
+    v, coupling = routing.run(ops.transpose(u_hat, (0, 2, 1, 3)))
     return v, ops.transpose(coupling, (0, 2, 1))
 
 
-def _route_by_output(u_hat_t: Any, iterations: int) -> tuple[Any, Any]:
+def routing_history(u_hat: Any, iterations: int = 3, *, logit_scale: float = 1.0) -> list[Any]:
+    """The coupling coefficients of every iteration of :func:`dynamic_routing`, in order.
+
+    ``history[0]`` is the uniform start (``1 / n_out``), ``history[-1]`` equals the ``c``
+    that ``dynamic_routing`` returns. For looking at routing, not for training (no gradients).
+
+    Shape: ``u_hat: [batch, n_in, n_out, dim_out] -> iterations x c: [batch, n_in, n_out]``.
+
+    >>> import numpy as np
+    >>> [tuple(c.shape) for c in routing_history(np.ones((2, 6, 3, 4), "float32"), iterations=2)]
+    [(2, 6, 3), (2, 6, 3)]
+    """
+    shape = _static_shape(u_hat)
+    if len(shape) != 4:
+        raise ValueError(f"routing_history: expected u_hat of rank 4 [batch, n_in, n_out, dim_out], got shape {shape}.")
+    history: list[Any] = []
+    Routing(iterations, logit_scale).run(ops.transpose(_as_float_tensor(u_hat), (0, 2, 1, 3)), history)
+    return [ops.transpose(c, (0, 2, 1)) for c in history]
+
+
+def _check_logit_scale(logit_scale: Any) -> float:
+    if isinstance(logit_scale, bool) or not isinstance(logit_scale, (int, float)) or not logit_scale > 0:
+        raise ValueError(f"logit_scale must be a positive number (1.0 = the paper's routing), got {logit_scale!r}.")
+    return float(logit_scale)
+
+
+class Routing:
+    """The settings of one routing procedure, checked once; :meth:`run` routes predictions.
+
+    Args:
+        iterations: a positive integer (3 in the paper; 1 = uniform coupling).
+        logit_scale: a positive factor on the agreements (1.0 in the paper).
+        gradient_through_routing: back-propagate through every iteration.
+    """
+
+    def __init__(self, iterations: int = 3, logit_scale: float = 1.0, gradient_through_routing: bool = False) -> None:
+        self.iterations = _check_iterations(iterations)
+        self.logit_scale = _check_logit_scale(logit_scale)
+        self.gradient_through_routing = bool(gradient_through_routing)
+
+    def run(self, u_hat_t: Any, history: list | None = None) -> tuple[Any, Any]:
+        """Route predictions laid out output-first; see :func:`_route_by_output`."""
+        return _route_by_output(u_hat_t, self, history)
+
+
+def _route_by_output(u_hat_t: Any, routing: Routing, history: list | None = None) -> tuple[Any, Any]:
     """:func:`dynamic_routing` on predictions laid out output-first, without checks.
 
     Holding the predictions as ``[batch, n_out, n_in, dim_out]`` turns both sums of Procedure 1
@@ -138,18 +203,20 @@ def _route_by_output(u_hat_t: Any, iterations: int) -> tuple[Any, Any]:
     which on a CPU ran about 30% faster than broadcasting products and reducing them.
 
     Shape: ``u_hat_t: [batch, n_out, n_in, dim_out] -> v: [batch, n_out, dim_out],
-    c: [batch, n_out, n_in]``.
+    c: [batch, n_out, n_in]``. ``history``, when given, receives each iteration's ``c``.
     """
-    u_hat_const = ops.stop_gradient(u_hat_t)
+    routed = u_hat_t if routing.gradient_through_routing else ops.stop_gradient(u_hat_t)
     logits = ops.zeros_like(u_hat_t[..., 0])  # b_ij, stored as [batch, n_out, n_in]
-    for step in range(iterations):
+    for step in range(routing.iterations):
         coupling = ops.softmax(logits, axis=1)  # over the output capsules j
-        last = step == iterations - 1
-        weighted = ops.matmul(ops.expand_dims(coupling, 2), u_hat_t if last else u_hat_const)
+        if history is not None:
+            history.append(ops.stop_gradient(coupling))
+        last = step == routing.iterations - 1
+        weighted = ops.matmul(ops.expand_dims(coupling, 2), u_hat_t if last else routed)
         v = squash(ops.squeeze(weighted, 2))  # [batch, n_out, dim_out]
         if not last:
-            agreement = ops.matmul(u_hat_const, ops.expand_dims(v, -1))  # [batch, n_out, n_in, 1]
-            logits = logits + ops.squeeze(agreement, -1)
+            agreement = ops.matmul(routed, ops.expand_dims(v, -1))  # [batch, n_out, n_in, 1]
+            logits = logits + routing.logit_scale * ops.squeeze(agreement, -1)
     return v, ops.stop_gradient(coupling)
 
 
@@ -277,6 +344,9 @@ class RoutedCapsules(keras.layers.Layer):
         dim: the number of components of each output capsule (16 in the paper).
         routing_iterations: a positive integer (3 in the paper).
         kernel_initializer: for the matrices ``W``.
+        logit_scale: a positive factor on the agreements (1.0 in the paper); see
+            :func:`dynamic_routing`.
+        gradient_through_routing: back-propagate through every routing iteration.
     """
 
     def __init__(
@@ -285,11 +355,14 @@ class RoutedCapsules(keras.layers.Layer):
         dim: int,
         routing_iterations: int = 3,
         kernel_initializer: Any = "glorot_uniform",
+        logit_scale: float = 1.0,
+        gradient_through_routing: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.n_capsules, self.dim = int(n_capsules), int(dim)
-        self.routing_iterations = _check_iterations(routing_iterations)
+        self.routing = Routing(routing_iterations, logit_scale, gradient_through_routing)
+        self.routing_iterations = self.routing.iterations
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, input_shape: tuple) -> None:
@@ -306,18 +379,24 @@ class RoutedCapsules(keras.layers.Layer):
         )
 
     def call(self, inputs: Any) -> Any:
-        v, _ = _route_by_output(_predictions_by_output(inputs, self.kernel), self.routing_iterations)
+        v, _ = self.routing.run(_predictions_by_output(inputs, self.kernel))
         return v
 
-    def route(self, inputs: Any) -> tuple[Any, Any]:
+    def route(self, inputs: Any, routing: Routing | None = None) -> tuple[Any, Any]:
         """``(v [batch, n_capsules, dim], c [batch, n_in, n_capsules])`` for ``inputs``.
 
         Same result as ``dynamic_routing(capsule_predictions(inputs, kernel))``, computed
-        output-first to save two transposes.
+        output-first to save two transposes. ``routing`` replaces the layer's own settings for
+        this call, e.g. ``Routing(iterations=10)`` to see what more iterations do to a trained
+        network.
         """
         u_hat_t = _predictions_by_output(inputs, self.kernel)
-        v, c = _route_by_output(u_hat_t, self.routing_iterations)
+        v, c = (routing or self.routing).run(u_hat_t)
         return v, ops.transpose(c, (0, 2, 1))
+
+    def predictions(self, inputs: Any) -> Any:
+        """``u_hat [batch, n_in, n_capsules, dim]``: every input capsule's prediction."""
+        return ops.transpose(_predictions_by_output(inputs, self.kernel), (0, 2, 1, 3))
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (input_shape[0], self.n_capsules, self.dim)
@@ -329,6 +408,8 @@ class RoutedCapsules(keras.layers.Layer):
             "dim": self.dim,
             "routing_iterations": self.routing_iterations,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "logit_scale": self.routing.logit_scale,
+            "gradient_through_routing": self.routing.gradient_through_routing,
         }
 
 

@@ -1,0 +1,205 @@
+"""What makes routing by agreement decisive in a trained CapsNet, and what that buys.
+
+    python benchmarks/routing_variants.py            # the quick CapsNet, 5 seeds (~20 min, 2 cores)
+    python benchmarks/routing_variants.py --seeds 2 --epochs 2 --out /tmp/r.json   # a smoke run
+
+Trains chapter 6's quick CapsNet (4,000 training digits, 12 epochs, the chapter's schedule) once
+per variant and seed, the variants differing only in how routing is done:
+
+* ``paper``: 3 iterations, agreements added as they are, gradients through the last sum only
+  (the book's default, as in CapsNet-Keras);
+* ``uniform``: 1 iteration (every coupling coefficient 1/10: no routing at all);
+* ``scale10``: agreements multiplied by 10 before they enter the softmax (inverse temperature);
+* ``through``: gradients through every iteration, as in the authors' released code;
+* ``init01``: ``W_ij`` drawn from N(0, 0.1²) instead of Glorot (much larger predictions).
+
+Every variant of one seed sees the same initial weights where shapes allow, the same batches and
+the same shifts. Each model is scored on the test digits, clean and under an affNIST-style
+random affine change (rotation up to 20 degrees, shear up to 0.1, scale 0.8-1.2, shift up to
+2 px, on the 28x28 canvas), and its routing is measured on the clean test digits (length-weighted
+entropy of the coupling coefficients, 1 = uniform, and the largest coefficient). Differences to
+``paper`` are paired over seeds and digits, with 95% bootstrap intervals
+(:func:`capsnet_book.stats.paired_bootstrap`).
+
+The result file records how it was made (command, commit, date, versions, machine) and a hash of
+the code that made it; ``tests/test_benchmark_results.py`` fails when that code has changed
+since, so the numbers chapter 6 shows cannot silently drift from the code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULT = ROOT / "benchmarks" / "results" / "routing_variants.json"
+# The code whose behaviour the numbers depend on; a change in any of them makes them stale.
+HARNESS = ["benchmarks/routing_variants.py", "capsnet_book/capsnet.py", "capsnet_book/capsules.py",
+           "capsnet_book/routing_analysis.py", "capsnet_book/stats.py", "capsnet_book/transforms.py",
+           "capsnet_book/data.py"]
+VARIANTS = {
+    "paper": {"label": "paper routing (r=3)", "options": {}},
+    "uniform": {"label": "uniform coupling (r=1)", "options": {"routing_iterations": 1}},
+    "scale10": {"label": "logits x10 (r=3)", "options": {"logit_scale": 10.0}},
+    "through": {"label": "gradients through routing (r=3)", "options": {"gradient_through_routing": True}},
+    "init01": {"label": "W ~ N(0, 0.1^2) (r=3)", "options": {"digit_caps_initializer": "init01"}},
+}
+N_TRAIN, BATCH_SIZE, LEARNING_RATE, DECAY, MAX_SHIFT = 4000, 32, 2e-3, 0.9, 2
+
+
+def harness_hash() -> str:
+    """SHA-256 over the harness files' contents, in a fixed order."""
+    digest = hashlib.sha256()
+    for name in HARNESS:
+        digest.update(name.encode())
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _build(options: dict):
+    import keras
+
+    from capsnet_book.capsnet import build_capsnet
+
+    options = dict(options)
+    if options.get("digit_caps_initializer") == "init01":
+        options["digit_caps_initializer"] = keras.initializers.RandomNormal(stddev=0.1)
+    iterations = options.pop("routing_iterations", 3)
+    return build_capsnet("quick", iterations, **options)
+
+
+def run_one(options: dict, seed: int, data: dict, epochs: int) -> dict:
+    """Train one variant with one seed; score it and measure its routing."""
+    import keras
+    import numpy as np
+
+    from capsnet_book.capsnet import ShiftedDigits
+    from capsnet_book.routing_analysis import routing_report
+
+    keras.utils.set_random_seed(seed)
+    model = _build(options)
+    steps = N_TRAIN // BATCH_SIZE
+    schedule = keras.optimizers.schedules.ExponentialDecay(LEARNING_RATE, steps, DECAY)
+    model.compile(optimizer=keras.optimizers.Adam(schedule))
+    start = time.perf_counter()
+    model.fit(ShiftedDigits(data["x_train"], data["y_train"], BATCH_SIZE, MAX_SHIFT, seed=seed),
+              epochs=epochs, verbose=0)
+    seconds = time.perf_counter() - start
+    result = {"train_seconds": seconds}
+    for name in ("clean", "affine"):
+        report = routing_report(model, data[f"x_{name}"])
+        hits = report["lengths"].argmax(axis=1) == data["y_test"]
+        result[f"correct_{name}"] = "".join("1" if hit else "0" for hit in hits)  # compact in the file
+        if name == "clean":
+            last = report["per_iteration"][-1]
+            result["entropy"], result["max_coupling"] = last["entropy"], last["max_coupling"]
+            result["agreement_spread_median"] = float(np.median(report["agreement_spread"]))
+    return result
+
+
+def load_data(seed: int = 0) -> dict:
+    from capsnet_book import transforms
+    from capsnet_book.data import load_mnist, subsample
+
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    x_train, y_train = subsample(x_train, y_train, N_TRAIN, seed=seed)
+    affine = transforms.random_affine(x_test, seed=seed + 1, size=28, max_translation=2)
+    return {"x_train": x_train, "y_train": y_train, "x_clean": x_test, "x_affine": affine, "y_test": y_test}
+
+
+def correct_matrix(seeds: list[dict], test: str):
+    """``[n_seeds, n_digits]`` of 0/1: which test digits each seed's model got right."""
+    import numpy as np
+
+    return np.array([[c == "1" for c in run[f"correct_{test}"]] for run in seeds], dtype=float)
+
+
+def summarise(runs: dict) -> dict:
+    """Per variant: means over seeds, and paired differences to ``paper`` with 95% intervals."""
+    import numpy as np
+
+    from capsnet_book.stats import paired_bootstrap
+
+    summary = {}
+    for name, seeds in runs.items():
+        row = {"label": VARIANTS[name]["label"]}
+        for key in ("entropy", "max_coupling", "agreement_spread_median", "train_seconds"):
+            row[key] = float(np.mean([r[key] for r in seeds]))
+        for test in ("clean", "affine"):
+            correct = correct_matrix(seeds, test)
+            row[f"accuracy_{test}"] = float(correct.mean())
+            if name != "paper":
+                base = correct_matrix(runs["paper"], test)
+                diff = paired_bootstrap(correct, base)
+                row[f"vs_paper_{test}"] = {"mean": diff.mean, "low": diff.low, "high": diff.high}
+        summary[name] = row
+    return summary
+
+
+def provenance(argv: list[str], seconds: float) -> dict:
+    import keras
+    import numpy
+    import tensorflow
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", *HARNESS], cwd=ROOT,
+                                    capture_output=True, text=True).stdout.strip())
+    except OSError:
+        commit, dirty = "unknown", True
+    return {
+        "command": "python benchmarks/routing_variants.py " + " ".join(argv),
+        "commit": commit, "harness_uncommitted_changes": dirty, "harness_sha256": harness_hash(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": {"python": platform.python_version(), "tensorflow": tensorflow.__version__,
+                     "keras": keras.__version__, "numpy": numpy.__version__},
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
+        "wall_seconds": round(seconds, 1),
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--out", type=Path, default=RESULT)
+    args = parser.parse_args(argv)
+    if "paper" not in args.variants:
+        parser.error("the variants are compared with 'paper': include it")
+    sys.path.insert(0, str(ROOT))
+    from capsnet_book import notebook
+
+    notebook.quiet_logs()
+    started = time.perf_counter()
+    data = load_data()
+    runs: dict[str, list] = {name: [] for name in args.variants}
+    for seed in range(args.seeds):
+        for name in args.variants:
+            result = run_one(VARIANTS[name]["options"], seed, data, args.epochs)
+            runs[name].append(result)
+            clean, affine = (result[f"correct_{t}"] for t in ("clean", "affine"))
+            print(f"seed {seed} {name:8s} clean {clean.count('1') / len(clean):.3f} "
+                  f"affine {affine.count('1') / len(affine):.3f} "
+                  f"entropy {result['entropy']:.3f} ({result['train_seconds']:.0f} s)", flush=True)
+    output = {"provenance": provenance(argv, time.perf_counter() - started),
+              "setting": {"n_train": N_TRAIN, "epochs": args.epochs, "seeds": args.seeds,
+                          "n_test": int(len(data["y_test"])), "batch_size": BATCH_SIZE,
+                          "learning_rate": LEARNING_RATE, "decay_per_epoch": DECAY, "max_shift": MAX_SHIFT},
+              "summary": summarise(runs), "runs": runs}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(output, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
