@@ -21,9 +21,11 @@ entropy of the coupling coefficients, 1 = uniform, and the largest coefficient).
 ``paper`` are paired over seeds and digits, with 95% bootstrap intervals
 (:func:`capsnet_book.stats.paired_bootstrap`).
 
-The result file records how it was made (command, commit, date, versions, machine) and a hash of
-the code that made it; ``tests/test_benchmark_results.py`` fails when that code has changed
-since, so the numbers chapter 6 shows cannot silently drift from the code.
+The result file (``capsnet_book/results/``, installed with the package so that chapter 6 can
+read it on Colab too, via :func:`capsnet_book.recorded.recorded_results`) records how it was made
+(command, commit, date, versions, machine) and a hash of the code that made it;
+``tests/test_recorded_results.py`` fails when that code has changed since, so the numbers
+chapter 6 shows cannot silently drift from the code.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULT = ROOT / "benchmarks" / "results" / "routing_variants.json"
+RESULT = ROOT / "capsnet_book" / "results" / "routing_variants.json"  # ships with the package (Colab)
 # The code whose behaviour the numbers depend on; a change in any of them makes them stale.
 HARNESS = ["benchmarks/routing_variants.py", "capsnet_book/capsnet.py", "capsnet_book/capsules.py",
            "capsnet_book/routing_analysis.py", "capsnet_book/stats.py", "capsnet_book/transforms.py",

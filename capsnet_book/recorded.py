@@ -1,0 +1,36 @@
+"""Results recorded by the benchmark scripts, shipped with the package.
+
+Some measurements take longer than a chapter may (many seeds, many variants). A script under
+``benchmarks/`` makes them once and writes a JSON file into ``capsnet_book/results/``, with how
+it was made (command, commit, date, versions, machine, a hash of the code); chapters read it with
+:func:`recorded_results` and say that the numbers come from it.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+__all__ = ["recorded_results"]
+
+
+def recorded_results(name: str) -> dict[str, Any]:
+    """The recorded results ``name`` (e.g. ``"routing_variants"``) as a dict.
+
+    Raises:
+        FileNotFoundError: no such file; it names the script that makes it.
+        ValueError: the file is not valid JSON or lacks its provenance.
+    """
+    path = resources.files("capsnet_book") / "results" / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no recorded results {name!r} in capsnet_book/results/: "
+                                f"run `python benchmarks/{name}.py` from the repository root to make them.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"capsnet_book/results/{name}.json is not valid JSON ({error}); "
+                         f"run `python benchmarks/{name}.py` again.") from error
+    if "provenance" not in data:
+        raise ValueError(f"capsnet_book/results/{name}.json has no provenance; it was not made by benchmarks/{name}.py.")
+    return data
