@@ -12,7 +12,7 @@ import sys
 import warnings
 from typing import Any, Iterator
 
-__all__ = ["SETTINGS", "check_setting", "glue", "quiet_logs", "use_korean_font"]
+__all__ = ["SETTINGS", "check_setting", "glue", "quiet_logs", "use_korean_font", "warnings_shown"]
 
 SETTINGS = ("quick", "paper")
 
@@ -46,6 +46,15 @@ def _stderr_to_devnull() -> Iterator[None]:
         os.close(devnull)
 
 
+def warnings_shown() -> bool:
+    """Whether the environment asks for deprecation and future warnings (``BOOK_SHOW_WARNINGS=1``).
+
+    ``tools/setup_env.sh`` sets it for every dependency mode but the pinned one, so a run against
+    the newest releases, Colab's or the lowest allowed versions shows what is about to break.
+    """
+    return os.environ.get("BOOK_SHOW_WARNINGS", "0").strip().lower() in ("1", "true", "yes")
+
+
 def quiet_logs() -> None:
     """Silence TensorFlow's start-up messages, Python warnings and absl logs.
 
@@ -53,11 +62,15 @@ def quiet_logs() -> None:
     CUDA drivers, absl's "log messages before InitializeLog") are written by C++ straight to
     the process's stderr whatever ``TF_CPP_MIN_LOG_LEVEL`` says, so TensorFlow is imported here
     with that stream silenced; errors raised by the import still reach the reader.
+
+    With ``BOOK_SHOW_WARNINGS=1`` (see :func:`warnings_shown`) ``DeprecationWarning`` and
+    ``FutureWarning`` are left as Python shows them; the start-up messages stay silenced.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
+    if not warnings_shown():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*(oneDNN|cuda|CUDA|GPU).*")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
