@@ -1,0 +1,58 @@
+"""Recorded benchmark results (capsnet_book/results/) are current: made by today's code.
+
+Chapters read numbers that take too long to compute live from files the benchmark scripts write.
+Each file carries a hash of the code that made it; when that code changes, the numbers may no
+longer be what it would give, and this test fails until the script is run again.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from capsnet_book.recorded import recorded_results
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = sorted((ROOT / "capsnet_book" / "results").glob("*.json"))
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_chapters_have_their_recorded_results():
+    assert [p.stem for p in RESULTS] == ["routing_variants"], "chapter 6 reads capsnet_book/results/routing_variants.json"
+
+
+@pytest.mark.parametrize("path", RESULTS, ids=lambda p: p.stem)
+def test_recorded_results_were_made_by_the_current_code(path):
+    provenance = recorded_results(path.stem)["provenance"]
+    script = _script(path.stem)
+    assert provenance["harness_sha256"] == script.harness_hash(), (
+        f"{path.name} was made by other code than today's ({', '.join(script.HARNESS)}): "
+        f"run `python benchmarks/{path.stem}.py` again and commit the new file")
+    assert not provenance["harness_uncommitted_changes"], f"{path.name} was made from uncommitted code"
+    for key in ("command", "commit", "date", "versions", "machine", "wall_seconds"):
+        assert provenance.get(key), f"{path.name}: provenance lacks {key!r}"
+
+
+def test_a_missing_or_broken_file_says_what_to_run(tmp_path, monkeypatch):
+    import capsnet_book.recorded as recorded
+
+    with pytest.raises(FileNotFoundError, match=r"run `python benchmarks/nothing_here.py`"):
+        recorded_results("nothing_here")
+    fake_package = tmp_path / "capsnet_book"
+    (fake_package / "results").mkdir(parents=True)
+    (fake_package / "results" / "broken.json").write_text("{not json", encoding="utf-8")
+    (fake_package / "results" / "bare.json").write_text(json.dumps({"summary": {}}), encoding="utf-8")
+    monkeypatch.setattr(recorded.resources, "files", lambda package: fake_package)
+    with pytest.raises(ValueError, match="not valid JSON"):
+        recorded_results("broken")
+    with pytest.raises(ValueError, match="has no provenance"):
+        recorded_results("bare")
