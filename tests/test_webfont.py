@@ -65,6 +65,7 @@ def test_svg_gets_its_letters_embedded_once():
     assert len(fonts) == 2, "regular and bold faces"
     assert set(TTFont(io.BytesIO(base64.b64decode(fonts[0]))).getBestCmap()) == {ord("풀"), ord("링")}
     assert webfont.embed_font_in_svg(embedded) == embedded
+    assert webfont.strip_font_from_svg(embedded) == svg, "the next build restores the source exactly"
     assert webfont.embed_font_in_svg("<svg><text>pooling</text></svg>") == "<svg><text>pooling</text></svg>"
     with pytest.raises(ValueError, match="no <svg> element"):
         webfont.embed_font_in_svg("<html>한국어</html>")

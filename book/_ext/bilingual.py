@@ -23,6 +23,32 @@ from sphinx.search.en import SearchEnglish
 
 import webfont  # beside this file: Sphinx's extension path (local_extensions), not a package
 
+
+def _round_brackets():
+    from sphinxcontrib.bibtex.style.referencing import BracketStyle
+
+    return BracketStyle(left="(", right=")")
+
+
+def register_round_author_year() -> None:
+    """Author-year citations in round brackets, "Sabour et al. (2017)" and "(Sabour et al., 2017)",
+    as in the papers the book cites (sphinxcontrib-bibtex's own author_year uses square ones).
+    Registered as the reference style ``author_year_round`` (``bibtex_reference_style``)."""
+    from dataclasses import dataclass, field
+
+    from sphinxcontrib.bibtex.plugin import register_plugin
+    from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+
+    @dataclass
+    class RoundAuthorYearReferenceStyle(AuthorYearReferenceStyle):
+        bracket_textual: object = field(default_factory=_round_brackets)
+        bracket_parenthetical: object = field(default_factory=_round_brackets)
+        bracket_author: object = field(default_factory=_round_brackets)
+        bracket_label: object = field(default_factory=_round_brackets)
+        bracket_year: object = field(default_factory=_round_brackets)
+
+    register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYearReferenceStyle)
+
 KOREAN_PREFIXES = ("notebooks/ko/", "book/ko/")
 FONT_CSS = "hangul-font.css"  # relative to _static, written when the build finishes
 MATHJAX_SCRIPT = "mathjax/tex-chtml.js"  # relative to _static
@@ -95,6 +121,15 @@ def copy_mathjax(target: Path) -> None:
     shutil.copytree(source / fonts, target / fonts, dirs_exist_ok=True)
 
 
+def _restore_figures(app: Sphinx) -> None:
+    """Give the site's SVG copies back their source text before Sphinx compares them."""
+    if app.builder.format == "html":
+        for svg in (Path(app.outdir) / "_images").glob("*.svg"):
+            text = svg.read_text(encoding="utf-8")
+            if webfont.SVG_MARKER in text:
+                svg.write_text(webfont.strip_font_from_svg(text), encoding="utf-8")
+
+
 def _copy_offline_assets(app: Sphinx, exception: Exception | None) -> None:
     """Ship the Korean font and MathJax with an HTML build."""
     if exception is None and app.builder.format == "html":
@@ -141,11 +176,13 @@ def _restart_numbers(app: Sphinx, env) -> list[str]:
 
 
 def setup(app: Sphinx) -> dict:
+    register_round_author_year()
     app.add_search_language(SearchEnglishAndKorean)
     # After Sphinx's own numbering (toctree collector, default priority 500).
     app.connect("env-get-updated", _restart_numbers, priority=900)
     app.connect("config-inited", _use_local_mathjax)
     app.connect("html-page-context", _set_language)
+    app.connect("builder-inited", _restore_figures)
     app.connect("build-finished", _copy_offline_assets)
     app.add_css_file(FONT_CSS)
     app.add_css_file("book.css")

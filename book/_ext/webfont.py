@@ -164,3 +164,13 @@ def embed_font_in_svg(svg: str) -> str:
     if opening is None:
         raise ValueError("not an SVG document: no <svg> element")
     return svg[: opening.end()] + "\n" + style + svg[opening.end():]
+
+
+def strip_font_from_svg(svg: str) -> str:
+    """Undo :func:`embed_font_in_svg` exactly: ``strip_font_from_svg(embed_font_in_svg(s)) == s``.
+
+    The site build embeds fonts into its copies of the figures; the next build first restores
+    them, so that Sphinx finds its copies equal to the sources instead of warning that it is
+    about to overwrite different files.
+    """
+    return re.sub(rf"\n<style {SVG_MARKER}=[^>]*>.*?</style>", "", svg, count=1, flags=re.S)
