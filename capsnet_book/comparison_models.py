@@ -1,0 +1,287 @@
+"""The models of chapter 7's comparison, and the sizes and schedule they are trained with.
+
+:data:`SETTINGS` holds one :class:`CompareSetting` per book setting; :data:`MODELS` names every
+model of the comparison and says, as data, how to build it, which loss trains it and how to read
+class scores from it (:class:`ModelSpec`), so that the experiment runner
+(:mod:`capsnet_book.compare`) treats them all alike, with no switch on their names. The models, by name:
+
+* ``capsnet``: the CapsNet of chapter 6 (dynamic routing, 3 iterations, margin loss plus the
+  scaled reconstruction loss, the same objective as its ``train_step``), sized for the 40x40 canvas by
+  :class:`CanvasCapsNet`;
+* ``capsnet_r1``: the same with 1 routing iteration (uniform coupling coefficients);
+* ``capsnet_no_recon``: the same with 3 iterations and no reconstruction loss;
+* ``cnn_params``: a CNN (batch norm, dropout) with about as many parameters as ``capsnet``;
+* ``cnn_time``: a wider CNN that takes about as long to train as ``capsnet``;
+* ``cnn_blurpool``: ``cnn_params`` with Zhang (2019)'s anti-aliased max pooling;
+* ``p4_cnn``: the rotation-equivariant CNN of :mod:`capsnet_book.group_conv` (logits
+  invariant to 90-degree turns; no dropout, no batch norm: both slowed its short training).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Sequence
+
+import keras
+from keras import layers, ops
+
+from capsnet_book.capsnet import RECONSTRUCTION_WEIGHT, CapsNet, CapsNetConfig
+from capsnet_book.cnn import classifier_head, downsample_layers
+from capsnet_book.group_conv import build_p4_cnn
+
+__all__ = [
+    "MODELS",
+    "MODEL_NAMES",
+    "SETTINGS",
+    "CanvasCapsNet",
+    "CompareSetting",
+    "ModelSpec",
+    "build_cnn",
+    "build_model",
+    "model_spec",
+    "resolve_setting",
+    "with_setting",
+]
+
+N_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class CompareSetting:
+    """Sizes and schedule of one setting of the comparison (see :data:`SETTINGS`)."""
+
+    n_train: int | None  # training digits (None: the whole training split)
+    n_eval: int | None  # test digits per test set (None: the whole test split)
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    canvas: int  # side of the square canvas every image lives on
+    max_shift: int  # training augmentation: random shifts of up to this many pixels
+    capsnet: CapsNetConfig
+    cnn_params: tuple[tuple[int, ...], int]  # (conv widths per block, dense units)
+    cnn_time: tuple[tuple[int, ...], int]
+    p4_filters: tuple[int, ...]
+    p4_dense: int
+    dropout: float
+
+
+SETTINGS: dict[str, CompareSetting] = {
+    # 2-core CPU: 21 training runs must fit in a few minutes, so everything is small.
+    "quick": CompareSetting(
+        n_train=2000, n_eval=300, epochs=3, batch_size=32, learning_rate=2e-3, canvas=40, max_shift=2,
+        capsnet=CapsNetConfig(16, 9, 4, 8, 9, 2, 16, (128, 256)),
+        # 1500 dense units give the CNN about the CapsNet's 1.24 M weights; the wider cnn_time
+        # took about as long to train as the CapsNet on a 2-core CPU.
+        cnn_params=((16, 32, 32), 1500), cnn_time=((32, 64, 64), 256),
+        p4_filters=(8, 16, 24, 32), p4_dense=64, dropout=0.3,
+    ),
+    # GPU: the paper's CapsNet on the 40x40 canvas, every training digit, full test split.
+    "paper": CompareSetting(
+        n_train=None, n_eval=None, epochs=30, batch_size=128, learning_rate=1e-3, canvas=40, max_shift=2,
+        capsnet=CapsNetConfig(256, 9, 32, 8, 9, 2, 16, (512, 1024)),
+        # 4096 dense units: about the 13.5 M weights of the paper's CapsNet on a 40x40 canvas.
+        # cnn_time is a guess for a GPU: compare the training times in the chapter's table.
+        cnn_params=((64, 128, 128), 4096), cnn_time=((128, 256, 256), 1024),
+        p4_filters=(32, 64, 96, 128), p4_dense=256, dropout=0.5,
+    ),
+}
+
+
+def resolve_setting(setting: str | CompareSetting) -> CompareSetting:
+    """``setting`` itself if it is a :class:`CompareSetting`, else :data:`SETTINGS` of that name."""
+    if isinstance(setting, CompareSetting):
+        return setting
+    if setting not in SETTINGS:
+        raise ValueError(f"Unknown setting {setting!r}; choose 'quick' or 'paper', or pass a CompareSetting.")
+    return SETTINGS[setting]
+
+
+def with_setting(setting: str | CompareSetting, **changes: Any) -> CompareSetting:
+    """A copy of a setting with some fields changed, e.g. ``with_setting("quick", epochs=5)``."""
+    return replace(resolve_setting(setting), **changes)
+
+
+@keras.saving.register_keras_serializable(package="capsnet_book")
+class CanvasCapsNet(CapsNet):
+    """Chapter 6's :class:`~capsnet_book.capsnet.CapsNet` for square images of any size.
+
+    Only the decoder changes: it reconstructs the whole ``size x size`` canvas (the paper's
+    affNIST CapsNet also worked on 40x40 images). Everything else, routing included, is
+    chapter 6's code.
+
+    Shape: ``images [batch, size, size, 1] (, labels [batch, 10]) ->
+    lengths [batch, 10], reconstructions [batch, size, size, 1]``.
+    """
+
+    def __init__(self, config: CapsNetConfig, routing_iterations: int = 3, size: int = 40, **kwargs: Any) -> None:
+        super().__init__(config, routing_iterations, **kwargs)
+        self.size = int(size)
+        self.decoder = keras.Sequential(
+            [layers.Dense(units, activation="relu") for units in config.decoder_units]
+            + [layers.Dense(self.size * self.size, activation="sigmoid"), layers.Reshape((self.size, self.size, 1))],
+            name="decoder",
+        )
+
+    def class_scores(self, images: Any) -> Any:
+        """``images -> capsule lengths [batch, 10]``, without running the decoder."""
+        return self.lengths(images)
+
+    def lengths(self, images: Any) -> Any:
+        """``images -> capsule lengths [batch, 10]``, without running the decoder."""
+        return self.length(self.digit_capsules(images))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "size": self.size}
+
+
+def build_cnn(
+    widths: Sequence[int] = (16, 32, 32),
+    dense: int = 256,
+    anti_aliased: bool = False,
+    dropout: float = 0.3,
+    input_shape: tuple[int, int, int] = (40, 40, 1),
+    num_classes: int = N_CLASSES,
+    name: str = "cnn",
+) -> keras.Model:
+    """A CNN baseline: per width a 3x3 convolution, batch norm, ReLU and 2x2 max pooling.
+
+    Then flatten, a dense layer (ReLU), dropout and the logits. With ``anti_aliased`` each
+    pooling is a stride-1 max followed by :class:`~capsnet_book.cnn.BlurPool2D` (Zhang, 2019).
+
+    Shape: ``images [batch, h, w, c] -> logits [batch, num_classes]``.
+
+    Args:
+        widths: filters of each convolution block (one pooling per block).
+        dense: units of the hidden dense layer.
+        anti_aliased: use blur pooling instead of plain max pooling.
+        dropout: rate before the logits (0 for none).
+        input_shape: ``(h, w, c)``.
+        num_classes: size of the output.
+        name: the model's name.
+
+    Returns:
+        An uncompiled ``keras.Model`` that outputs logits.
+
+    Raises:
+        ValueError: empty ``widths``.
+
+    >>> build_cnn((8, 16), 32).output_shape
+    (None, 10)
+    """
+    if len(widths) == 0:
+        raise ValueError("build_cnn: widths must name at least one convolution block, got an empty sequence.")
+    inputs = keras.Input(shape=input_shape, name="images")
+    x = inputs
+    for i, width in enumerate(widths, start=1):
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(x)
+        x = layers.Activation("relu", name=f"relu{i}")(x)
+        for layer in downsample_layers(anti_aliased, f"pool{i}"):
+            x = layer(x)
+    x = layers.Flatten(name="flatten")(x)
+    return keras.Model(inputs, classifier_head(x, dense, dropout, num_classes), name=name)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How to build one model of the comparison, what trains it, and how to read its scores.
+
+    ``build(setting, name) -> model``; ``loss(model, images, onehot) -> scalar``: the training
+    objective of one batch (the CapsNets' is their own, :meth:`CapsNet.loss_and_lengths`, the one
+    chapter 6's ``fit`` uses); ``variables(model)``: what training updates;
+    ``scores(model, images) -> [batch, 10]``: capsule lengths or softmax probabilities.
+    """
+
+    build: Callable[[CompareSetting, str], keras.Model]
+    loss: Callable[[keras.Model, Any, Any], Any]
+    variables: Callable[[keras.Model], list]
+    scores: Callable[[keras.Model, Any], Any]
+
+
+def _capsnet(iterations: int, reconstruction_weight: float) -> Callable[[CompareSetting, str], keras.Model]:
+    def build(s: CompareSetting, name: str) -> keras.Model:
+        model = CanvasCapsNet(s.capsnet, iterations, size=s.canvas, reconstruction_weight=reconstruction_weight,
+                              name=name)
+        with warnings.catch_warnings():  # Keras notes that a subclassed model has no build()
+            warnings.simplefilter("ignore", UserWarning)
+            model(ops.zeros((1, s.canvas, s.canvas, 1)))
+        return model
+
+    return build
+
+
+def _cnn(sizes: str, anti_aliased: bool) -> Callable[[CompareSetting, str], keras.Model]:
+    def build(s: CompareSetting, name: str) -> keras.Model:
+        widths, dense = getattr(s, sizes)
+        return build_cnn(widths, dense, anti_aliased, s.dropout, (s.canvas, s.canvas, 1), name=name)
+
+    return build
+
+
+def _p4(s: CompareSetting, name: str) -> keras.Model:
+    return build_p4_cnn(s.p4_filters, (s.canvas, s.canvas, 1), s.p4_dense, 0.0, name=name)
+
+
+_CROSS_ENTROPY = keras.losses.CategoricalCrossentropy(from_logits=True)
+
+
+def _cross_entropy(model: keras.Model, images: Any, onehot: Any) -> Any:
+    return _CROSS_ENTROPY(onehot, model(images, training=True))
+
+
+def _capsnet_loss(model: keras.Model, images: Any, onehot: Any) -> Any:
+    return model.loss_and_lengths(images, onehot, training=True)[0]
+
+
+def _capsnet_variables(model: keras.Model) -> list:
+    return model.trained_variables()
+
+
+def _all_variables(model: keras.Model) -> list:
+    return model.trainable_variables
+
+
+def _capsule_lengths(model: keras.Model, images: Any) -> Any:
+    return model.class_scores(images)
+
+
+def _softmax(model: keras.Model, images: Any) -> Any:
+    return ops.softmax(model(images, training=False), axis=-1)
+
+
+_CAPSNET = {"loss": _capsnet_loss, "variables": _capsnet_variables, "scores": _capsule_lengths}
+_CLASSIFIER = {"loss": _cross_entropy, "variables": _all_variables, "scores": _softmax}
+MODELS: dict[str, ModelSpec] = {
+    "capsnet": ModelSpec(_capsnet(3, RECONSTRUCTION_WEIGHT), **_CAPSNET),
+    "capsnet_r1": ModelSpec(_capsnet(1, RECONSTRUCTION_WEIGHT), **_CAPSNET),
+    "capsnet_no_recon": ModelSpec(_capsnet(3, 0.0), **_CAPSNET),
+    "cnn_params": ModelSpec(_cnn("cnn_params", False), **_CLASSIFIER),
+    "cnn_time": ModelSpec(_cnn("cnn_time", False), **_CLASSIFIER),
+    "cnn_blurpool": ModelSpec(_cnn("cnn_params", True), **_CLASSIFIER),
+    "p4_cnn": ModelSpec(_p4, **_CLASSIFIER),
+}
+MODEL_NAMES = tuple(MODELS)
+
+
+def model_spec(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` of ``name``.
+
+    Raises:
+        ValueError: unknown ``name``.
+    """
+    if name not in MODELS:
+        raise ValueError(f"Unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}.")
+    return MODELS[name]
+
+
+def build_model(name: str, setting: str | CompareSetting = "quick") -> keras.Model:
+    """The model called ``name`` (one of :data:`MODEL_NAMES`), built for ``setting``, named ``name``.
+
+    CapsNets return ``(lengths, reconstructions)`` (see :class:`CanvasCapsNet`); the others
+    return logits ``[batch, 10]``.
+
+    Raises:
+        ValueError: unknown ``name`` or ``setting``.
+    """
+    return model_spec(name).build(resolve_setting(setting), name)
