@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import bilingual  # noqa: E402
+import edition_labels  # noqa: E402
 import nbtool  # noqa: E402
 import slides  # noqa: E402
 
@@ -198,12 +199,18 @@ def test_page_language():
 
 
 def test_korean_pages_get_korean_labels():
-    html = ('<span class="caption-number">Fig. 1.2 </span> see <span class="std std-numref">Fig. 1.2</span>'
-            '<span class="caption-number">Exercise 1.1 </span>'
-            '<p class="admonition-title">Solution to<a class="reference internal" href="#x"> Exercise 1.1</a></p>')
-    out = bilingual.localise_labels(html)
-    assert "Fig." not in out and "Exercise" not in out and "Solution" not in out
-    assert out.count("그림 1.2") == 2 and out.count("연습 문제 1.1") == 2 and "풀이: <a" in out
+    """The Korean numfig formats replace the English ones for their types only (the labels in
+    built pages: tests/test_bilingual.py)."""
+    class Config:
+        numfig_format = {"figure": "Fig. %s", "section": "Section %s", "exercise": "Exercise %s"}
+        korean_numfig_format = dict(edition_labels.KOREAN_NUMFIG_FORMAT)
+
+    formats = edition_labels.korean_numfig_format(Config)
+    assert formats["figure"] == "그림 %s" and formats["exercise"] == "연습 문제 %s"
+    assert formats["section"] == "Section %s"
+    assert edition_labels._explicit_title("그림 %s") == "그림 {number}"  # for a Korean page's numrefs
+    assert edition_labels._explicit_title("그림 {number}") == "그림 {number}"
+    assert edition_labels.KOREAN_SOLUTION_TITLES["Solution to"] == "풀이:"
 
 
 def test_korean_search_indexes_word_stems():
@@ -219,7 +226,7 @@ def test_figure_numbers_restart_in_every_chapter():
         "notebooks/en/07_x": {"figure": {"a": (7, 5), "b": (7, 6)}, "exercise": {"e": (7, 4)}},
         "book/en/intro": {},
     }
-    bilingual.restart_numbers_per_chapter(numbers)
+    edition_labels.restart_numbers_per_chapter(numbers)
     assert numbers["notebooks/en/07_x"] == {"figure": {"a": (7, 1), "b": (7, 2)}, "exercise": {"e": (7, 1)}}
     assert numbers["notebooks/ko/07_x"]["figure"] == {"a": (7, 1), "b": (7, 2)}
 

@@ -2,6 +2,8 @@
 
 - Pages of the Korean edition (``notebooks/ko/``, ``book/ko/``) get ``<html lang="ko">``; the
   stylesheet ``_static/book.css`` breaks Korean lines between words (``word-break: keep-all``).
+- Numbered things are labelled in the page's language ("그림 1.2" / "Fig. 1.2", "연습 문제 1.2",
+  "풀이: ...") and numbered from 1 in every chapter of both editions (``edition_labels.py``).
 - A Korean web font ships with the site (``webfont.py``): WOFF2 subsets of NanumGothic made at
   build time, declared in ``_static/hangul-font.css``, so Korean text renders on machines that have
   no Korean system font and no network (headless browsers on fresh servers included); the SVG
@@ -22,6 +24,7 @@ from sphinx.application import Sphinx
 from sphinx.search.en import SearchEnglish
 
 import webfont  # beside this file: Sphinx's extension path (local_extensions), not a package
+from edition_labels import page_language  # the pages' language: one definition, beside the labels
 
 
 def _round_brackets():
@@ -49,38 +52,12 @@ def register_round_author_year() -> None:
 
     register_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYearReferenceStyle)
 
-KOREAN_PREFIXES = ("notebooks/ko/", "book/ko/")
 FONT_CSS = "hangul-font.css"  # relative to _static, written when the build finishes
 MATHJAX_SCRIPT = "mathjax/tex-chtml.js"  # relative to _static
 
 
-def page_language(pagename: str) -> str:
-    """``"ko"`` for the Korean edition's pages, ``"en"`` for all others."""
-    return "ko" if pagename.startswith(KOREAN_PREFIXES) else "en"
-
-
-# Sphinx and sphinx-exercise label numbered things in the project's one language (English).
-# On Korean pages these labels are rewritten; each pattern is specific to the markup they emit.
-KOREAN_LABELS = (
-    ('<span class="caption-number">Fig. ', '<span class="caption-number">그림 '),
-    ('<span class="std std-numref">Fig. ', '<span class="std std-numref">그림 '),
-    ('<span class="caption-number">Exercise ', '<span class="caption-number">연습 문제 '),
-    ('<p class="admonition-title">Solution to<a ', '<p class="admonition-title">풀이: <a '),
-    ('"> Exercise ', '"> 연습 문제 '),
-)
-
-
-def localise_labels(body: str) -> str:
-    """English figure/exercise labels in a Korean page's HTML -> Korean ones."""
-    for english, korean in KOREAN_LABELS:
-        body = body.replace(english, korean)
-    return body
-
-
 def _set_language(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
     context["language"] = page_language(pagename)
-    if context["language"] == "ko" and "body" in context:
-        context["body"] = localise_labels(context["body"])
 
 
 def site_text(outdir: Path) -> str:
@@ -153,33 +130,10 @@ class SearchEnglishAndKorean(SearchEnglish):
         return words + [prefix for word in words for prefix in hangul_prefixes(word)]
 
 
-def restart_numbers_per_chapter(toc_fignumbers: dict) -> None:
-    """Number figures and exercises from 1 in every chapter (in place).
-
-    Both editions' chapters carry the same section numbers (chapter 7 is "7" in Korean and in
-    English), and Sphinx counts figures per section number across the whole book, so without
-    this the English chapter 7 would start at "Fig. 7.5". Each chapter is one document, so its
-    numbers simply restart at 1.
-    """
-    for by_type in toc_fignumbers.values():
-        for numbers in by_type.values():
-            if not numbers:
-                continue
-            first = min(number[-1] for number in numbers.values())
-            for key, number in numbers.items():
-                numbers[key] = (*number[:-1], number[-1] - first + 1)
-
-
-def _restart_numbers(app: Sphinx, env) -> list[str]:
-    restart_numbers_per_chapter(env.toc_fignumbers)
-    return []
-
-
 def setup(app: Sphinx) -> dict:
     register_round_author_year()
     app.add_search_language(SearchEnglishAndKorean)
-    # After Sphinx's own numbering (toctree collector, default priority 500).
-    app.connect("env-get-updated", _restart_numbers, priority=900)
+    app.setup_extension("edition_labels")  # Korean labels, numbers from 1 in each chapter
     app.connect("config-inited", _use_local_mathjax)
     app.connect("html-page-context", _set_language)
     app.connect("builder-inited", _restore_figures)
