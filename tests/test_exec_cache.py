@@ -88,3 +88,18 @@ def test_workflow_restores_only_caches_of_the_same_package():
         assert "hashFiles('capsnet_book/**/*.py'" in key and "pyproject.toml" in key, key
     for prefix in restore:
         assert cache["key"].startswith(prefix.strip()), prefix
+
+
+def test_a_cleared_cache_also_makes_sphinx_read_every_chapter_again(tmp_path, monkeypatch):
+    """Sphinx re-reads only changed sources: its saved environment must go with the cache."""
+    cache = tmp_path / "_build" / ".jupyter_cache"
+    doctrees = tmp_path / "_build" / ".doctrees"
+    cache.mkdir(parents=True)
+    doctrees.mkdir()
+    (doctrees / "environment.pickle").write_bytes(b"old")
+    (cache / exec_cache.STAMP).write_text("another package\n", encoding="utf-8")
+    monkeypatch.setattr(exec_cache, "fingerprint", lambda: "this package")
+    exec_cache.main([str(cache)])
+    assert not doctrees.exists(), "outputs read from the old package would be served again"
+    exec_cache.main([str(cache)])  # unchanged now: nothing is cleared
+    assert (cache / exec_cache.STAMP).read_text(encoding="utf-8").strip() == "this package"

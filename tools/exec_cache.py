@@ -59,8 +59,19 @@ def guard(cache_dir: Path, current: str) -> bool:
 def main(argv: list[str]) -> int:
     cache_dir = Path(argv[0]) if argv else ROOT / "_build" / ".jupyter_cache"
     if guard(cache_dir, fingerprint()):
+        forget_read_documents(cache_dir.parent)
         print(f"The companion package or its dependencies changed: cleared {cache_dir}, every chapter runs again.")
     return 0
+
+
+def forget_read_documents(build_dir: Path) -> None:
+    """Remove Sphinx's saved environment (``.doctrees``) beside the cache.
+
+    Emptying the execution cache is not enough: Sphinx re-reads only the documents whose source
+    changed, and keeps serving the outputs it read before for the others. Without its saved
+    environment it reads, and so executes, every chapter again.
+    """
+    shutil.rmtree(Path(build_dir) / ".doctrees", ignore_errors=True)
 
 
 if __name__ == "__main__":
