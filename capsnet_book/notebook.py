@@ -12,13 +12,26 @@ import sys
 import warnings
 from typing import Any, Iterator
 
-__all__ = ["SETTINGS", "check_setting", "glue", "quiet_logs", "use_korean_font", "warnings_shown"]
+__all__ = [
+    "SETTINGS",
+    "check_setting",
+    "glue",
+    "quiet_logs",
+    "size",
+    "smoke_run",
+    "use_korean_font",
+    "warnings_shown",
+]
 
 SETTINGS = ("quick", "paper")
+_TRUE = ("1", "true", "yes")
 
 
 def check_setting(setting: str) -> str:
     """Return ``setting`` if it is ``"quick"`` or ``"paper"``; otherwise raise a clear error.
+
+    In a smoke run (:func:`smoke_run`) it also prints one line saying so, so that nobody takes a
+    smoke run's numbers for the setting's.
 
     >>> check_setting("quick")
     'quick'
@@ -28,7 +41,33 @@ def check_setting(setting: str) -> str:
             f"Unknown SETTING {setting!r}: use 'quick' (CPU, minutes) or 'paper' (GPU, paper scale). "
             "It can also be set with the environment variable BOOK_SETTING."
         )
+    if smoke_run():
+        print(
+            f"Smoke run (BOOK_SMOKE=1): the {setting} setting's models and code with data and epochs "
+            "cut to a few batches; claims about training quality are not checked."
+        )
     return setting
+
+
+def smoke_run() -> bool:
+    """Whether this is a smoke run: the environment variable ``BOOK_SMOKE`` is ``1``.
+
+    A smoke run executes a chapter in its setting (usually ``paper``) with every architecture,
+    preset and code path unchanged, but with the sizes a chapter passes through :func:`size`
+    (training digits, epochs, test digits, shifts) cut to a few batches. It checks in seconds
+    that a setting nobody can afford to run in CI still runs: ``bash tools/smoke.sh``.
+    A chapter asserts its structural claims (shapes, parameter counts, identities) in every run
+    and guards the claims that need a trained network with ``if not SMOKE:``.
+    """
+    return os.environ.get("BOOK_SMOKE", "0").strip().lower() in _TRUE
+
+
+def size(value: Any, smoke: Any) -> Any:
+    """``value``, the size an experiment has in the chosen setting, or ``smoke`` in a smoke run.
+
+    >>> EPOCHS = size(12, smoke=1)  # 12 epochs, or 1 with BOOK_SMOKE=1
+    """
+    return smoke if smoke_run() else value
 
 
 @contextlib.contextmanager
@@ -52,7 +91,7 @@ def warnings_shown() -> bool:
     ``tools/setup_env.sh`` sets it for every dependency mode but the pinned one, so a run against
     the newest releases, Colab's or the lowest allowed versions shows what is about to break.
     """
-    return os.environ.get("BOOK_SHOW_WARNINGS", "0").strip().lower() in ("1", "true", "yes")
+    return os.environ.get("BOOK_SHOW_WARNINGS", "0").strip().lower() in _TRUE
 
 
 def quiet_logs() -> None:
