@@ -453,8 +453,8 @@ class CapsuleMask(keras.layers.Layer):
         masked = capsules * ops.expand_dims(ops.cast(labels, capsules.dtype), -1)
         return ops.reshape(masked, (-1, n_capsules * capsules.shape[2]))
 
-    def compute_output_shape(self, input_shape: tuple, labels_shape: Any = None) -> tuple:
-        return (input_shape[0], input_shape[1] * input_shape[2])
+    def compute_output_shape(self, capsules_shape: tuple, labels_shape: Any = None) -> tuple:
+        return (capsules_shape[0], capsules_shape[1] * capsules_shape[2])
 
 
 def margin_loss(

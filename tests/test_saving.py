@@ -133,8 +133,6 @@ def test_loaded_capsnet_keeps_its_settings(tmp_path):
     assert loaded.reconstruction_weight == 0.001
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "capsules.CapsuleMask.compute_output_shape(input_shape, labels_shape) does not name its first "
-    "argument after call()'s `capsules` (Keras wants `capsules_shape`), so a symbolic call fails"))
 def test_capsule_mask_in_a_functional_model():
+    """Keras matches compute_output_shape's argument names to call()'s (capsules -> capsules_shape)."""
     _wrap(capsules.CapsuleMask(), (5, 4))
