@@ -16,20 +16,16 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from built_site import ROOT, built_site
 import yaml
 from browser_fonts import chrome_options, font_errors_in_log, hangul_font_problems
 
-ROOT = Path(__file__).resolve().parent.parent
-SITE = Path(os.environ.get("BOOK_SITE", ROOT / "_build" / "html"))  # BOOK_SITE: test a site built elsewhere, as is
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -42,23 +38,9 @@ pytestmark = [
 ]
 
 
-def _newest_source_mtime() -> float:
-    paths = [ROOT / "_config.yml", ROOT / "_toc.yml", *ROOT.glob("notebooks/*/*.ipynb"),
-             *ROOT.glob("book/**/*"), *ROOT.glob("images/*"), *ROOT.glob("_static/*")]
-    return max(p.stat().st_mtime for p in paths if p.is_file())
-
-
 @pytest.fixture(scope="module")
 def site() -> Path:
-    index = SITE / "index.html"
-    if "BOOK_SITE" in os.environ:
-        assert index.exists(), f"BOOK_SITE={SITE} holds no built site"
-    elif not index.exists() or index.stat().st_mtime < _newest_source_mtime():
-        jupyter_book = Path(sys.executable).with_name("jupyter-book")
-        result = subprocess.run([str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
-                                cwd=ROOT, capture_output=True, text=True)
-        assert result.returncode == 0, f"the book build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return SITE
+    return built_site()
 
 
 @pytest.fixture(scope="module")

@@ -8,39 +8,19 @@ the reason, only where there is no up-to-date site and no jupyter-book to build 
 from __future__ import annotations
 
 import html.parser
-import os
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from built_site import built_site
 
-ROOT = Path(__file__).resolve().parent.parent
-SITE = Path(os.environ.get("BOOK_SITE", ROOT / "_build" / "html"))
 
 pytestmark = pytest.mark.slow
 
 
-def _newest_source_mtime() -> float:
-    paths = [ROOT / "_config.yml", ROOT / "_toc.yml", *ROOT.glob("notebooks/*/*.ipynb"),
-             *ROOT.glob("book/**/*"), *ROOT.glob("images/*"), *ROOT.glob("_static/*")]
-    return max(p.stat().st_mtime for p in paths if p.is_file())
-
-
 @pytest.fixture(scope="module")
 def site() -> Path:
-    index = SITE / "index.html"
-    if "BOOK_SITE" in os.environ:
-        assert index.exists(), f"BOOK_SITE={SITE} holds no built site"
-    elif not index.exists() or index.stat().st_mtime < _newest_source_mtime():
-        jupyter_book = Path(sys.executable).with_name("jupyter-book")
-        if not jupyter_book.exists():
-            pytest.skip(f"{SITE} is missing or older than the sources, and this environment has no jupyter-book")
-        result = subprocess.run([str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
-                                cwd=ROOT, capture_output=True, text=True)
-        assert result.returncode == 0, f"the book build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return SITE
+    return built_site()
 
 
 class Links(html.parser.HTMLParser):
