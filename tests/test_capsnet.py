@@ -112,7 +112,26 @@ def test_capsnet_loss_matches_numpy():
     expected = np.mean(margin + 0.0005 * np.sum((recon - images) ** 2, axis=(1, 2, 3)))
     loss = float(capsnet.capsnet_loss(y, lengths, images, recon))
     assert loss == pytest.approx(expected, rel=1e-5)
-    assert capsnet.RECONSTRUCTION_WEIGHT == 0.0005
+
+
+def test_a_default_model_trains_on_the_papers_loss(quick_model):
+    """build_capsnet's model trains on margin loss + 0.0005 x summed squared error (the paper's
+    weight), and chapter 6's RECONSTRUCTION_WEIGHT x squared error is that loss's second term."""
+    rng = np.random.default_rng(5)
+    images = rng.uniform(size=(4, 28, 28, 1)).astype("float32")
+    y = np.eye(10, dtype="float32")[[1, 4, 4, 9]]
+    loss, lengths = quick_model.loss_and_lengths(images, y)
+    _, reconstructions = quick_model(images, y)
+    lengths, reconstructions = ops.convert_to_numpy(lengths), ops.convert_to_numpy(reconstructions)
+    margin = np.sum(y * np.maximum(0, 0.9 - lengths) ** 2 + 0.5 * (1 - y) * np.maximum(0, lengths - 0.1) ** 2, axis=1)
+    squared_error = np.sum((reconstructions - images) ** 2, axis=(1, 2, 3))
+    assert float(loss) == pytest.approx(np.mean(margin + 0.0005 * squared_error), rel=1e-5)
+    assert float(loss) - margin.mean() == pytest.approx(capsnet.RECONSTRUCTION_WEIGHT * squared_error.mean(), rel=1e-3)
+    without_decoder = build_capsnet("quick", reconstruction_weight=0.0)
+    loss, lengths = without_decoder.loss_and_lengths(images, y)
+    lengths = ops.convert_to_numpy(lengths)
+    margin = np.sum(y * np.maximum(0, 0.9 - lengths) ** 2 + 0.5 * (1 - y) * np.maximum(0, lengths - 0.1) ** 2, axis=1)
+    assert float(loss) == pytest.approx(margin.mean(), rel=1e-5)
 
 
 @pytest.mark.parametrize("preset", ["quick", "paper"])

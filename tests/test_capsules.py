@@ -181,11 +181,6 @@ def test_routing_rejects_non_positive_iterations(iterations):
         dynamic_routing(np.zeros((1, 2, 2, 2), dtype="float32"), iterations=iterations)
 
 
-def test_public_names():
-    for name in ("squash", "dynamic_routing"):
-        assert name in capsules.__all__
-
-
 # ---------------------------------------------------------------- predictions and layers
 def test_capsule_predictions_equal_einsum():
     rng = np.random.default_rng(8)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -46,7 +48,24 @@ def test_smoke_chapters_exist():
         assert len(found) == 1, f"tools/smoke.sh lists chapter {chapter}, which notebooks/en/ does not hold"
 
 
-def test_ci_runs_the_smoke_stage():
-    assert re.search(r"^stage smoke bash tools/smoke\.sh", (ROOT / ".ci/run").read_text(), re.M), (
-        ".ci/run should run the smoke stage"
-    )
+CI_RUN = ROOT / ".ci/run"
+
+
+def test_ci_runs_the_tests_and_the_smoke_run_of_every_listed_chapter(tmp_path):
+    """Run .ci/run with every command it starts replaced by a stub that records its arguments."""
+    stubs, log = tmp_path / "bin", tmp_path / "calls.log"
+    stubs.mkdir()
+    for name in ("bash", "chromium", "chromedriver", "apt-get", "python", "jupyter-book"):
+        (stubs / name).write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\n')
+        (stubs / name).chmod(0o755)
+    result = subprocess.run(["/bin/bash", str(CI_RUN)], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}"})
+    assert result.returncode == 0, result.stderr
+    calls = [line.split()[1:] for line in log.read_text().splitlines() if line.startswith("bash ")]
+    scripts = [call[0] for call in calls if call]
+    assert "tools/test.sh" in scripts, f".ci/run should run the tests; it ran {scripts}"
+    smoke = [call for call in calls if call and call[0] == "tools/smoke.sh"]
+    assert smoke, f".ci/run should run the smoke stage; it ran {scripts}"
+    # With no chapter named, tools/smoke.sh runs every chapter in SMOKE_CHAPTERS.
+    assert all(arg.startswith("-") for arg in smoke[0][1:]), smoke[0]
+    assert not any(line.startswith("apt-get") for line in log.read_text().splitlines())

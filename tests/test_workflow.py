@@ -32,19 +32,77 @@ def _modes(job: dict) -> set[str]:
     return {row[match.group(1)] for row in job["strategy"]["matrix"]["include"]}
 
 
-def _weekly(job: dict) -> bool:
-    return "schedule" in job.get("if", "") and "pull_request" not in job.get("if", "")
+_EVENT_TEST = re.compile(r"github\.event_name\s*==\s*'(\w+)'")
 
 
-def test_readme_promises():
-    assert TRIGGERS["push"]["branches"] == ["main"] and "pull_request" in TRIGGERS
-    assert TRIGGERS["schedule"][0]["cron"].split()[-1] == "1", "the dependency runs are weekly"
-    assert "pull_request" in JOBS["test"]["if"] and _runs("test") == ["bash tools/test.sh"]
-    assert _runs("build") == ["bash tools/build_book.sh"]
-    upload = [s for s in JOBS["build"]["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact")]
-    assert upload and upload[0]["with"]["path"] == "_build/html" and JOBS["deploy"]["needs"] == "build"
-    weekly = set().union(*(_modes(job) for job in JOBS.values() if _weekly(job)))
-    assert weekly == {"latest", "colab", "minimum"}
+def _condition_holds(condition: str, event: str) -> bool:
+    """Evaluate a job's ``if:`` made of ``github.event_name == '...'`` tests joined by || and &&."""
+    python = _EVENT_TEST.sub(lambda m: repr(m.group(1) == event), condition)
+    python = python.replace("||", " or ").replace("&&", " and ").replace("!", " not ")
+    assert re.fullmatch(r"[\s()]*((True|False|and|or|not)[\s()]*)+", python), f"cannot evaluate if: {condition}"
+    return eval(python, {"__builtins__": {}})  # only True, False, and, or, not, parentheses
+
+
+def _jobs_run_by(event: str, branch: str = "main") -> set[str]:
+    """The jobs GitHub runs for an event: the workflow must be triggered, then each job's ``if:``
+    must hold and every job it needs must run."""
+    if event not in TRIGGERS:
+        return set()
+    trigger = TRIGGERS[event] or {}
+    if isinstance(trigger, dict) and branch not in trigger.get("branches", [branch]):
+        return set()
+    running: set[str] = set()
+    for _ in JOBS:  # enough passes for any chain of needs
+        for name, job in JOBS.items():
+            needs = job.get("needs", [])
+            needs = [needs] if isinstance(needs, str) else needs
+            if ("if" not in job or _condition_holds(job["if"], event)) and all(n in running for n in needs):
+                running.add(name)
+    return running
+
+
+def _scripts(jobs: set[str]) -> set[str]:
+    return {command.split()[1] for name in jobs if "steps" in JOBS[name] for command in _runs(name)}
+
+
+def _uses(jobs: set[str], action: str) -> list[dict]:
+    return [step for name in jobs for step in JOBS[name].get("steps", []) if step.get("uses", "").startswith(action)]
+
+
+TEST_SCRIPTS = {"tools/test.sh", ".ci/run"}  # .ci/run runs tools/test.sh: see test_smoke.py
+
+
+def test_pull_requests_run_the_tests_and_publish_nothing():
+    jobs = _jobs_run_by("pull_request", branch="a-feature")
+    assert _scripts(jobs) & TEST_SCRIPTS, f"a pull request runs {sorted(jobs)}, none of which runs the tests"
+    assert not _uses(jobs, "actions/deploy-pages") and "tools/build_book.sh" not in _scripts(jobs)
+
+
+def test_a_push_to_main_builds_and_publishes_the_book_and_other_branches_do_not():
+    jobs = _jobs_run_by("push", branch="main")
+    assert "tools/build_book.sh" in _scripts(jobs)
+    built = re.search(r"The book is built: \$\(pwd\)/(\S+)/index\.html", (ROOT / "tools/build_book.sh").read_text())
+    assert [step["with"]["path"] for step in _uses(jobs, "actions/upload-pages-artifact")] == [built.group(1)], (
+        "the uploaded folder must be the one tools/build_book.sh writes"
+    )
+    deploy = [name for name in jobs if _uses({name}, "actions/deploy-pages")]
+    assert deploy, "a push to main publishes nothing"
+    uploader = next(name for name in jobs if _uses({name}, "actions/upload-pages-artifact"))
+    assert all(uploader in str(JOBS[name].get("needs", "")) for name in deploy), "deploy must wait for the upload"
+    other = _jobs_run_by("push", branch="a-feature")
+    assert not _uses(other, "actions/deploy-pages") and "tools/build_book.sh" not in _scripts(other)
+
+
+def test_a_weekly_run_tests_the_newest_colabs_and_the_lowest_versions():
+    cron = TRIGGERS["schedule"][0]["cron"].split()
+    minute, hour, day_of_month, month, day_of_week = cron
+    assert (day_of_month, month) == ("*", "*") and re.fullmatch(r"[0-6]", day_of_week), f"not weekly: {cron}"
+    assert minute.isdigit() and hour.isdigit(), f"runs more than once a week: {cron}"
+    jobs = _jobs_run_by("schedule")
+    for name in jobs:
+        assert _scripts({name}) & TEST_SCRIPTS, f"{name} runs in the weekly run but runs no tests"
+    assert set().union(*(_modes(JOBS[name]) for name in jobs)) == {"latest", "colab", "minimum"}
+    assert not _uses(jobs, "actions/deploy-pages"), "the weekly run must not publish"
 
 
 def test_every_mode_the_workflow_asks_for_is_one_setup_env_knows():
