@@ -16,6 +16,7 @@ Modules:
     group_conv   chapter 7: the p4 (90-degree rotation) group-equivariant CNN
     compare      chapter 7: the experiment runner, re-exporting comparison_models (models and
                  settings), transformed_sets (test sets) and scoring (confident answers)
+    costs        inference parameters (no decoder) and FLOPs per image, for fair comparisons
     multimnist   coming chapter 8: overlapping digits (the paper's MultiMNIST) and its metric
     readout      coming chapter 8: how much of a transformation a representation carries
 
