@@ -1,29 +1,32 @@
 """The experiment runner of chapter 7: CapsNets and CNNs trained alike, tested alike.
 
-Every model sees the same digits on a 40x40 canvas, in the same order, with the same random
-shifts of up to 2 pixels (the paper's augmentation, :class:`~capsnet_book.capsnet.ShiftedDigits`),
-for the same number of epochs, with Adam and the same learning-rate schedule, in one compiled
-training step: the CapsNets with their own objective (the one their ``train_step`` uses in
-chapter 6), the CNNs with cross-entropy, as their :class:`ModelSpec` says.
+The protocol is the paper's affNIST one: every training digit is placed at random on a 40x40
+canvas, anew each epoch (:class:`~capsnet_book.capsnet.ShiftedDigits`); a validation split is
+held out from the training digits; each model trains with ``fit`` (the CapsNets with their own
+``train_step``, the CNNs with cross-entropy) under Adam with the learning rate decayed by 0.9
+per epoch, stops early when the validation accuracy stops improving and keeps its best epoch's
+weights. With several ``learning_rates`` in the setting, the one with the best validation
+accuracy on the first seed is used for every seed (:func:`choose_learning_rate`). Every model of
+one seed sees the same digits in the same order with the same placements.
 
 The comparison is split by idea, one module each:
 
 * :mod:`capsnet_book.comparison_models`: the models (:data:`MODELS`, :func:`build_model`) and
   the sizes and schedule of each setting (:data:`SETTINGS`, :class:`CompareSetting`);
-* :mod:`capsnet_book.transformed_sets`: the test sets (:func:`make_test_sets`);
-* :mod:`capsnet_book.scoring`: confident answers and summaries (:func:`confident_fraction`,
-  :func:`relative_threshold`, :func:`summarise`);
-* this module: :func:`run_config` trains one model for one seed and scores it on every test set
-  in one batched pass; :func:`run_experiment` loops over models and seeds into tidy tables.
+* :mod:`capsnet_book.transformed_sets`: the test sets (:func:`make_test_sets`), and
+  :mod:`capsnet_book.stroke_digits` the parts test made of identical strokes;
+* :mod:`capsnet_book.scoring`: confident answers, AUROC, confusions, summaries;
+* :mod:`capsnet_book.stats`: paired confidence intervals;
+* this module: :func:`train_model` trains one model for one seed, :func:`score_sets` scores it on
+  every test set in one batched pass, and :func:`run_experiment` loops over models and seeds.
 
-The names of those modules are re-exported here, so ``from capsnet_book import compare`` gives
+The names of the first three are re-exported here, so ``from capsnet_book import compare`` gives
 the whole comparison.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Sequence
 
 import keras
@@ -31,6 +34,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from capsnet_book import transforms
 from capsnet_book.capsnet import ShiftedDigits
 from capsnet_book.comparison_models import (
     MODEL_NAMES,
@@ -45,7 +49,7 @@ from capsnet_book.comparison_models import (
     model_spec,
     with_setting,
 )
-from capsnet_book.scoring import CONFIDENCE, confident_fraction, relative_threshold, summarise
+from capsnet_book.scoring import CONFIDENCE, auroc, confident_fraction, confusion_rate, relative_threshold, summarise
 from capsnet_book.transformed_sets import displace_parts, make_test_sets
 
 __all__ = [
@@ -56,35 +60,101 @@ __all__ = [
     "CanvasCapsNet",
     "CompareSetting",
     "ModelSpec",
-    "RunResult",
+    "auroc",
     "build_cnn",
+    "choose_learning_rate",
+    "confusion_rate",
     "build_model",
     "confident_fraction",
     "displace_parts",
     "make_test_sets",
     "model_spec",
     "relative_threshold",
-    "run_config",
     "run_experiment",
+    "score_sets",
+    "split_validation",
     "summarise",
+    "train_model",
     "with_setting",
 ]
 
 
-@dataclass
-class RunResult:
-    """One trained model for one seed: its size, its training time and its test scores."""
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
+    """``(x_fit, y_fit, x_val, y_val)``: a random ``fraction`` of the digits held out.
 
-    name: str
-    seed: int
-    params: int
-    train_seconds: float
-    loss: list[float]
-    scores: dict[str, np.ndarray]  # test set -> [n, 10] capsule lengths or softmax
+    The split depends on ``seed`` only (``numpy.random.default_rng(seed)``).
+
+    Raises:
+        ValueError: ``fraction`` not in (0, 1), or ``x`` and ``y`` differ in length.
+
+    >>> parts = split_validation(np.zeros((10, 2)), np.arange(10), 0.2, seed=0)
+    >>> [len(p) for p in parts]
+    [8, 8, 2, 2]
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"split_validation: fraction must be between 0 and 1, got {fraction}.")
+    if len(x) != len(y):
+        raise ValueError(f"split_validation: {len(x)} images but {len(y)} labels.")
+    order = np.random.default_rng(seed).permutation(len(x))
+    n_val = max(1, int(round(fraction * len(x))))
+    val, fit = order[:n_val], order[n_val:]
+    return x[fit], y[fit], x[val], y[val]
 
 
-def _score_all(spec: ModelSpec, model: keras.Model, test_sets: dict[str, np.ndarray], eval_batch: int) -> dict:
-    """Class scores ``[n, 10]`` of every test set, in one batched pass of equal batches."""
+def _compile(spec: ModelSpec, model: keras.Model, learning_rate: float, steps_per_epoch: int) -> None:
+    schedule = keras.optimizers.schedules.ExponentialDecay(learning_rate, steps_per_epoch, 0.9, staircase=True)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), **spec.compile_options())
+
+
+def train_model(
+    name: str,
+    seed: int,
+    fit_data: tuple[np.ndarray, np.ndarray],
+    val_data: tuple[np.ndarray, np.ndarray],
+    setting: str | CompareSetting = "quick",
+    learning_rate: float | None = None,
+) -> tuple[keras.Model, dict]:
+    """Train model ``name`` with ``seed`` to its best validation accuracy.
+
+    ``fit_data = (x [n, size, size, 1], y [n])``: digits centred on the canvas, placed at random
+    anew each epoch; ``val_data``: the validation digits, already placed (fixed). The seed fixes
+    the initial weights and the order and placements of the training digits.
+
+    Returns:
+        ``(model, info)`` with the best epoch's weights; ``info`` has ``learning_rate``,
+        ``epochs``, ``best_epoch``, ``val_accuracy`` and ``train_seconds``.
+
+    Raises:
+        ValueError: unknown ``name``/``setting``, or images and labels that differ in length.
+    """
+    s = resolve_setting(setting)
+    spec = model_spec(name)
+    rate = s.learning_rates[0] if learning_rate is None else float(learning_rate)
+    (x_fit, y_fit), (x_val, y_val) = fit_data, val_data
+    if len(x_val) != len(y_val):
+        raise ValueError(f"val_data: {len(x_val)} images but {len(y_val)} labels.")
+    keras.utils.set_random_seed(seed)
+    model = build_model(name, s)
+    batches = ShiftedDigits(x_fit, y_fit, s.batch_size, s.max_shift, seed=seed)
+    _compile(spec, model, rate, len(batches))
+    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=s.patience,
+                                         restore_best_weights=True)
+    start = time.perf_counter()
+    history = model.fit(batches, validation_data=(x_val, np.eye(10, dtype="float32")[y_val]),
+                        epochs=s.max_epochs, callbacks=[stop], verbose=0)
+    seconds = time.perf_counter() - start
+    val = history.history["val_accuracy"]
+    best = int(np.argmax(val))
+    return model, {"learning_rate": rate, "epochs": len(val), "best_epoch": best + 1,
+                   "val_accuracy": float(val[best]), "train_seconds": seconds}
+
+
+def score_sets(name: str, model: keras.Model, test_sets: dict[str, np.ndarray], eval_batch: int = 500) -> dict:
+    """Class scores ``[n, 10]`` of every test set, in one batched pass of equal batches.
+
+    Capsule lengths for the CapsNets (the decoder is not run), softmax probabilities for the CNNs.
+    """
+    spec = model_spec(name)
     scores_fn = tf.function(lambda images: spec.scores(model, images))  # traced once: equal batches
     names = list(test_sets)
     everything = np.concatenate([test_sets[k] for k in names])
@@ -98,62 +168,27 @@ def _score_all(spec: ModelSpec, model: keras.Model, test_sets: dict[str, np.ndar
     return {k: scores[sizes[i] : sizes[i + 1]] for i, k in enumerate(names)}
 
 
-def run_config(
+def choose_learning_rate(
     name: str,
     seed: int,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    test_sets: dict[str, np.ndarray],
+    fit_data: tuple[np.ndarray, np.ndarray],
+    val_data: tuple[np.ndarray, np.ndarray],
     setting: str | CompareSetting = "quick",
-    eval_batch: int = 500,
-) -> RunResult:
-    """Train model ``name`` with ``seed`` and score it on every test set.
-
-    ``x_train: [n, size, size, 1]`` (already on the canvas), ``y_train: [n]``. The seed fixes
-    the initial weights (``keras.utils.set_random_seed``), the order of the digits and their
-    random shifts; the order and the shifts depend on the seed only, so every model of one seed
-    sees exactly the same training batches. All test sets are scored in one batched pass.
+) -> tuple[keras.Model, dict]:
+    """Train ``name`` once per learning rate of the setting; keep the best on validation.
 
     Returns:
-        A :class:`RunResult`.
-
-    Raises:
-        ValueError: unknown ``name``/``setting``, or ``x_train`` and ``y_train`` differ in length.
+        ``(model, info)`` of the winner, as :func:`train_model`; ``info["tried"]`` maps each
+        rate to its validation accuracy.
     """
     s = resolve_setting(setting)
-    spec = model_spec(name)
-    if len(x_train) != len(y_train):
-        raise ValueError(f"x_train and y_train differ in length: {len(x_train)} images but {len(y_train)} labels.")
-    keras.utils.set_random_seed(seed)
-    model = build_model(name, s)
-    batches = ShiftedDigits(x_train, y_train, s.batch_size, s.max_shift, seed=seed)
-    # Cosine decay to 5% of the rate by the last step: the final weights (and batch-norm
-    # statistics) do not depend on where a noisy last step happened to land.
-    schedule = keras.optimizers.schedules.CosineDecay(s.learning_rate, max(1, len(batches) * s.epochs), alpha=0.05)
-    step = _training_step(spec, model, keras.optimizers.Adam(schedule))
-    losses = []
-    start = time.perf_counter()
-    for _ in range(s.epochs):
-        total = sum(float(step(tf.constant(images), tf.constant(onehot))) for images, onehot in batches)
-        losses.append(total / len(batches))
-        batches.on_epoch_end()
-    seconds = time.perf_counter() - start
-    scores = _score_all(spec, model, test_sets, eval_batch)
-    return RunResult(name, seed, int(model.count_params()), seconds, losses, scores)
-
-
-def _training_step(spec: ModelSpec, model: keras.Model, optimizer: keras.optimizers.Optimizer):
-    """One compiled step ``(images, onehot) -> loss`` with the model's own objective."""
-    variables = spec.variables(model)
-
-    @tf.function
-    def step(images, onehot):
-        with tf.GradientTape() as tape:
-            loss = spec.loss(model, images, onehot)
-        optimizer.apply(tape.gradient(loss, variables), variables)
-        return loss
-
-    return step
+    best_model, best_info, tried = None, None, {}
+    for rate in s.learning_rates:
+        model, info = train_model(name, seed, fit_data, val_data, s, rate)
+        tried[rate] = info["val_accuracy"]
+        if best_info is None or info["val_accuracy"] > best_info["val_accuracy"]:
+            best_model, best_info = model, info
+    return best_model, {**best_info, "tried": tried}
 
 
 def run_experiment(
@@ -162,49 +197,45 @@ def run_experiment(
     x_train: np.ndarray,
     y_train: np.ndarray,
     test_sets: dict[str, np.ndarray],
-    y_test: np.ndarray,
     setting: str | CompareSetting = "quick",
     verbose: bool = True,
-    calibration_quantile: float = 0.25,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, dict]:
     """Every model in ``names`` for every seed in ``seeds``; one printed line per run.
 
+    ``x_train: [n, size, size, 1]`` (centred on the canvas), ``y_train: [n]``. The validation
+    split is drawn once (seed ``seeds[0]``) and shared by every run; the learning rate of each
+    model is chosen on the first seed (:func:`choose_learning_rate`) and reused for the others.
+
     Returns:
-        ``(runs, scores)``: ``runs`` has one row per (model, seed) with ``params``,
-        ``train_seconds`` and ``relative_threshold`` (:func:`relative_threshold` on the
-        ``clean`` set, else the first set); ``scores`` has one row per (model, seed, test set)
-        with ``accuracy``, ``confident`` (:func:`confident_fraction` of the original label
-        above :data:`CONFIDENCE`) and ``confident_relative`` (the same above the run's own
-        relative threshold).
+        ``(runs, scores)``: ``runs`` has one row per (model, seed) with ``learning_rate``,
+        ``epochs``, ``best_epoch``, ``val_accuracy`` and ``train_seconds``; ``scores`` maps
+        ``(model, seed)`` to ``{test set: [n, 10]}``.
 
     Raises:
-        ValueError: as :func:`run_config`, or a test set whose length differs from ``y_test``.
+        ValueError: as :func:`train_model`, or no seeds.
     """
-    for key, images in test_sets.items():
-        if len(images) != len(y_test):
-            raise ValueError(f"test set {key!r} has {len(images)} images but y_test has {len(y_test)} labels.")
-    run_rows, score_rows = [], []
-    for seed in seeds:
-        for name in names:
-            result = run_config(name, seed, x_train, y_train, test_sets, setting)
-            reference = result.scores.get("clean", next(iter(result.scores.values())))
-            try:
-                relative = relative_threshold(reference, y_test, calibration_quantile)
-            except ValueError:  # nothing right on the reference set: no answer counts as confident
-                relative = float("nan")
-            run_rows.append({
-                "model": name, "seed": seed, "params": result.params, "train_seconds": result.train_seconds,
-                "relative_threshold": relative,
-            })
-            for key, s in result.scores.items():
-                score_rows.append({
-                    "model": name, "seed": seed, "test_set": key,
-                    "accuracy": float(np.mean(s.argmax(axis=1) == y_test)),
-                    "confident": confident_fraction(s, y_test),
-                    "confident_relative": confident_fraction(s, y_test, relative),
-                })
+    if not seeds:
+        raise ValueError("run_experiment: give at least one seed.")
+    s = resolve_setting(setting)
+    x_fit, y_fit, x_val, y_val = split_validation(x_train, y_train, s.validation_fraction, seeds[0])
+    # The validation digits are placed at random once, like the "placed" test set.
+    rng = np.random.default_rng(seeds[0] + 100)
+    x_val = transforms.translate(x_val, *rng.integers(-s.max_shift, s.max_shift + 1, size=(2, len(x_val))))
+    rows, scores = [], {}
+    for name in names:
+        rate = None
+        for seed in seeds:
+            if rate is None:
+                model, info = choose_learning_rate(name, seed, (x_fit, y_fit), (x_val, y_val), s)
+                tried = info.pop("tried")
+                rate = info["learning_rate"]
+                info["validation_by_rate"] = ", ".join(f"{r:.0e}: {a:.3f}" for r, a in tried.items())
+            else:
+                model, info = train_model(name, seed, (x_fit, y_fit), (x_val, y_val), s, rate)
+            scores[(name, seed)] = score_sets(name, model, test_sets)
+            rows.append({"model": name, "seed": seed, **info})
             if verbose:
-                clean = score_rows[-len(result.scores)]["accuracy"]
-                print(f"seed {seed} {name:17s} {result.params:>9,} weights  {result.train_seconds:5.1f} s  "
-                      f"clean accuracy {clean:.3f}")
-    return pd.DataFrame(run_rows), pd.DataFrame(score_rows)
+                print(f"{name:17s} seed {seed}: {info['epochs']:2d} epochs (best {info['best_epoch']:2d}), "
+                      f"learning rate {info['learning_rate']:.0e}, validation accuracy {info['val_accuracy']:.3f}, "
+                      f"{info['train_seconds']:4.0f} s")
+    return pd.DataFrame(rows), scores

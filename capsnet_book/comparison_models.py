@@ -6,15 +6,18 @@ class scores from it (:class:`ModelSpec`), so that the experiment runner
 (:mod:`capsnet_book.compare`) treats them all alike, with no switch on their names. The models, by name:
 
 * ``capsnet``: the CapsNet of chapter 6 (dynamic routing, 3 iterations, margin loss plus the
-  scaled reconstruction loss, the same objective as its ``train_step``), sized for the 40x40 canvas by
+  scaled reconstruction loss, its own ``train_step``), sized for the 40x40 canvas by
   :class:`CanvasCapsNet`;
-* ``capsnet_r1``: the same with 1 routing iteration (uniform coupling coefficients);
-* ``capsnet_no_recon``: the same with 3 iterations and no reconstruction loss;
-* ``cnn_params``: a CNN (batch norm, dropout) with about as many parameters as ``capsnet``;
-* ``cnn_time``: a wider CNN that takes about as long to train as ``capsnet``;
-* ``cnn_blurpool``: ``cnn_params`` with Zhang (2019)'s anti-aliased max pooling;
+* the routing variants of chapter 6: ``capsnet_r1`` (1 iteration: uniform coupling, no
+  routing), ``capsnet_scale10`` (agreements multiplied by 10 before the softmax) and
+  ``capsnet_through`` (gradients through every routing iteration, as in the authors' code);
+* ``capsnet_no_recon``: 3 iterations and no reconstruction loss;
+* ``cnn_matched``: a CNN (batch norm, dropout) matched to ``capsnet`` on both inference
+  weights (the CapsNet's decoder left out) and FLOPs per image;
+* ``cnn_blurpool``: ``cnn_matched`` with Zhang (2019)'s anti-aliased max pooling;
 * ``p4_cnn``: the rotation-equivariant CNN of :mod:`capsnet_book.group_conv` (logits
-  invariant to 90-degree turns; no dropout, no batch norm: both slowed its short training).
+  invariant to 90-degree turns), and ``z2_cnn``, its plain twin with the same layers and head
+  (:func:`~capsnet_book.group_conv.build_z2_cnn`), so that the two differ in the group alone.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from keras import layers, ops
 
 from capsnet_book.capsnet import RECONSTRUCTION_WEIGHT, CapsNet, CapsNetConfig
 from capsnet_book.cnn import classifier_head, downsample_layers
-from capsnet_book.group_conv import build_p4_cnn
+from capsnet_book.group_conv import build_p4_cnn, build_z2_cnn
 
 __all__ = [
     "MODELS",
@@ -49,40 +52,50 @@ N_CLASSES = 10
 
 @dataclass(frozen=True)
 class CompareSetting:
-    """Sizes and schedule of one setting of the comparison (see :data:`SETTINGS`)."""
+    """Sizes and schedule of one setting of the comparison (see :data:`SETTINGS`).
 
-    n_train: int | None  # training digits (None: the whole training split)
+    Training follows the paper's affNIST protocol: every training digit is placed at random on
+    the canvas anew each epoch (up to ``max_shift`` pixels from the centre). A fraction of the
+    training digits is held out for validation; training stops when the validation accuracy
+    has not improved for ``patience`` epochs (at most ``max_epochs``), and the weights of the
+    best epoch are kept. The learning rate is chosen per model, on validation, among
+    ``learning_rates``.
+    """
+
+    n_train: int | None  # training digits, validation included (None: the whole training split)
     n_eval: int | None  # test digits per test set (None: the whole test split)
-    epochs: int
+    max_epochs: int
+    patience: int
     batch_size: int
-    learning_rate: float
+    learning_rates: tuple[float, ...]
+    validation_fraction: float
     canvas: int  # side of the square canvas every image lives on
-    max_shift: int  # training augmentation: random shifts of up to this many pixels
+    max_shift: int  # training placement: random shifts of up to this many pixels per axis
     capsnet: CapsNetConfig
-    cnn_params: tuple[tuple[int, ...], int]  # (conv widths per block, dense units)
-    cnn_time: tuple[tuple[int, ...], int]
+    cnn_matched: tuple[tuple[int, ...], int]  # (conv widths per block, dense units)
     p4_filters: tuple[int, ...]
     p4_dense: int
     dropout: float
 
 
 SETTINGS: dict[str, CompareSetting] = {
-    # 2-core CPU: 21 training runs must fit in a few minutes, so everything is small.
+    # 2-core CPU: a handful of runs must fit in a few minutes, so everything is small.
     "quick": CompareSetting(
-        n_train=2000, n_eval=300, epochs=3, batch_size=32, learning_rate=2e-3, canvas=40, max_shift=2,
+        n_train=2000, n_eval=500, max_epochs=12, patience=3, batch_size=32, learning_rates=(2e-3,),
+        validation_fraction=0.2, canvas=40, max_shift=6,
         capsnet=CapsNetConfig(16, 9, 4, 8, 9, 2, 16, (128, 256)),
-        # 1500 dense units give the CNN about the CapsNet's 1.24 M weights; the wider cnn_time
-        # took about as long to train as the CapsNet on a 2-core CPU.
-        cnn_params=((16, 32, 32), 1500), cnn_time=((32, 64, 64), 256),
+        # (28, 48, 64) convolutions and 459 dense units: 780 k inference weights and 17.7 MFLOPs
+        # per image, against the CapsNet's 780 k and 17.1 M (tests/test_compare.py checks it).
+        cnn_matched=((28, 48, 64), 459),
         p4_filters=(8, 16, 24, 32), p4_dense=64, dropout=0.3,
     ),
-    # GPU: the paper's CapsNet on the 40x40 canvas, every training digit, full test split.
+    # GPU: the paper's CapsNet on the 40x40 canvas, every training digit, the full test split.
     "paper": CompareSetting(
-        n_train=None, n_eval=None, epochs=30, batch_size=128, learning_rate=1e-3, canvas=40, max_shift=2,
+        n_train=None, n_eval=None, max_epochs=60, patience=5, batch_size=128, learning_rates=(1e-3, 3e-4),
+        validation_fraction=1 / 12, canvas=40, max_shift=6,
         capsnet=CapsNetConfig(256, 9, 32, 8, 9, 2, 16, (512, 1024)),
-        # 4096 dense units: about the 13.5 M weights of the paper's CapsNet on a 40x40 canvas.
-        # cnn_time is a guess for a GPU: compare the training times in the chapter's table.
-        cnn_params=((64, 128, 128), 4096), cnn_time=((128, 256, 256), 1024),
+        # 11.24 M inference weights and 1.62 GFLOPs per image, against the CapsNet's 11.23 M and 1.59 G.
+        cnn_matched=((288, 512, 576), 503),
         p4_filters=(32, 64, 96, 128), p4_dense=256, dropout=0.5,
     ),
 }
@@ -115,7 +128,7 @@ class CanvasCapsNet(CapsNet):
     """
 
     def __init__(self, config: CapsNetConfig, routing_iterations: int = 3, size: int = 40, **kwargs: Any) -> None:
-        super().__init__(config, routing_iterations, **kwargs)
+        super().__init__(config, routing_iterations, **kwargs)  # routing options and the loss's weight too
         self.size = int(size)
         self.decoder = keras.Sequential(
             [layers.Dense(units, activation="relu") for units in config.decoder_units]
@@ -185,24 +198,23 @@ def build_cnn(
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """How to build one model of the comparison, what trains it, and how to read its scores.
+    """How to build one model of the comparison, how it is compiled, and how to read its scores.
 
-    ``build(setting, name) -> model``; ``loss(model, images, onehot) -> scalar``: the training
-    objective of one batch (the CapsNets' is their own, :meth:`CapsNet.loss_and_lengths`, the one
-    chapter 6's ``fit`` uses); ``variables(model)``: what training updates;
-    ``scores(model, images) -> [batch, 10]``: capsule lengths or softmax probabilities.
+    ``build(setting, name) -> model``; ``compile_options()``: what ``model.compile`` gets besides
+    the optimizer (nothing for a CapsNet, whose ``train_step`` computes its own objective, the one
+    chapter 6's ``fit`` uses; cross-entropy and accuracy for a CNN); ``scores(model, images) ->
+    [batch, 10]``: capsule lengths or softmax probabilities.
     """
 
     build: Callable[[CompareSetting, str], keras.Model]
-    loss: Callable[[keras.Model, Any, Any], Any]
-    variables: Callable[[keras.Model], list]
+    compile_options: Callable[[], dict]
     scores: Callable[[keras.Model, Any], Any]
 
 
-def _capsnet(iterations: int, reconstruction_weight: float) -> Callable[[CompareSetting, str], keras.Model]:
+def _capsnet(iterations: int, reconstruction_weight: float, **routing: Any) -> Callable[[CompareSetting, str], keras.Model]:
     def build(s: CompareSetting, name: str) -> keras.Model:
         model = CanvasCapsNet(s.capsnet, iterations, size=s.canvas, reconstruction_weight=reconstruction_weight,
-                              name=name)
+                              name=name, **routing)
         with warnings.catch_warnings():  # Keras notes that a subclassed model has no build()
             warnings.simplefilter("ignore", UserWarning)
             model(ops.zeros((1, s.canvas, s.canvas, 1)))
@@ -211,9 +223,9 @@ def _capsnet(iterations: int, reconstruction_weight: float) -> Callable[[Compare
     return build
 
 
-def _cnn(sizes: str, anti_aliased: bool) -> Callable[[CompareSetting, str], keras.Model]:
+def _cnn(anti_aliased: bool) -> Callable[[CompareSetting, str], keras.Model]:
     def build(s: CompareSetting, name: str) -> keras.Model:
-        widths, dense = getattr(s, sizes)
+        widths, dense = s.cnn_matched
         return build_cnn(widths, dense, anti_aliased, s.dropout, (s.canvas, s.canvas, 1), name=name)
 
     return build
@@ -223,23 +235,16 @@ def _p4(s: CompareSetting, name: str) -> keras.Model:
     return build_p4_cnn(s.p4_filters, (s.canvas, s.canvas, 1), s.p4_dense, 0.0, name=name)
 
 
-_CROSS_ENTROPY = keras.losses.CategoricalCrossentropy(from_logits=True)
+def _z2(s: CompareSetting, name: str) -> keras.Model:
+    return build_z2_cnn(s.p4_filters, (s.canvas, s.canvas, 1), s.p4_dense, 0.0, name=name)
 
 
-def _cross_entropy(model: keras.Model, images: Any, onehot: Any) -> Any:
-    return _CROSS_ENTROPY(onehot, model(images, training=True))
+def _own_objective() -> dict:
+    return {}
 
 
-def _capsnet_loss(model: keras.Model, images: Any, onehot: Any) -> Any:
-    return model.loss_and_lengths(images, onehot, training=True)[0]
-
-
-def _capsnet_variables(model: keras.Model) -> list:
-    return model.trained_variables()
-
-
-def _all_variables(model: keras.Model) -> list:
-    return model.trainable_variables
+def _cross_entropy() -> dict:
+    return {"loss": keras.losses.CategoricalCrossentropy(from_logits=True), "metrics": ["accuracy"]}
 
 
 def _capsule_lengths(model: keras.Model, images: Any) -> Any:
@@ -250,16 +255,18 @@ def _softmax(model: keras.Model, images: Any) -> Any:
     return ops.softmax(model(images, training=False), axis=-1)
 
 
-_CAPSNET = {"loss": _capsnet_loss, "variables": _capsnet_variables, "scores": _capsule_lengths}
-_CLASSIFIER = {"loss": _cross_entropy, "variables": _all_variables, "scores": _softmax}
+_CAPSNET = {"compile_options": _own_objective, "scores": _capsule_lengths}
+_CLASSIFIER = {"compile_options": _cross_entropy, "scores": _softmax}
 MODELS: dict[str, ModelSpec] = {
     "capsnet": ModelSpec(_capsnet(3, RECONSTRUCTION_WEIGHT), **_CAPSNET),
     "capsnet_r1": ModelSpec(_capsnet(1, RECONSTRUCTION_WEIGHT), **_CAPSNET),
+    "capsnet_scale10": ModelSpec(_capsnet(3, RECONSTRUCTION_WEIGHT, logit_scale=10.0), **_CAPSNET),
+    "capsnet_through": ModelSpec(_capsnet(3, RECONSTRUCTION_WEIGHT, gradient_through_routing=True), **_CAPSNET),
     "capsnet_no_recon": ModelSpec(_capsnet(3, 0.0), **_CAPSNET),
-    "cnn_params": ModelSpec(_cnn("cnn_params", False), **_CLASSIFIER),
-    "cnn_time": ModelSpec(_cnn("cnn_time", False), **_CLASSIFIER),
-    "cnn_blurpool": ModelSpec(_cnn("cnn_params", True), **_CLASSIFIER),
+    "cnn_matched": ModelSpec(_cnn(False), **_CLASSIFIER),
+    "cnn_blurpool": ModelSpec(_cnn(True), **_CLASSIFIER),
     "p4_cnn": ModelSpec(_p4, **_CLASSIFIER),
+    "z2_cnn": ModelSpec(_z2, **_CLASSIFIER),
 }
 MODEL_NAMES = tuple(MODELS)
 

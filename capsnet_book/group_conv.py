@@ -30,7 +30,7 @@ from keras import layers, ops
 
 from capsnet_book.cnn import classifier_head
 
-__all__ = ["P4Conv2D", "P4MaxPool2D", "P4RotationPool", "build_p4_cnn", "rotate_p4_kernel"]
+__all__ = ["P4Conv2D", "P4MaxPool2D", "P4RotationPool", "build_p4_cnn", "build_z2_cnn", "rotate_p4_kernel"]
 
 N_ROTATIONS = 4
 P4_HEADS = ("global", "flatten")
@@ -286,3 +286,48 @@ def build_p4_cnn(
         x = layers.Flatten(name="flatten")(x)
     return keras.Model(inputs, classifier_head(x, dense, dropout, num_classes), name=name)
 
+
+
+def build_z2_cnn(
+    filters: Sequence[int] = (8, 16, 32),
+    input_shape: tuple[int, int, int] = (40, 40, 1),
+    dense: int = 64,
+    dropout: float = 0.0,
+    num_classes: int = 10,
+    kernel_size: int = 3,
+    name: str = "z2_cnn",
+) -> keras.Model:
+    """The plain-CNN twin of :func:`build_p4_cnn` (Cohen and Welling's "Z2CNN" control).
+
+    The same layers in the same order with the same head: a ``kernel_size`` convolution and
+    ReLU per entry of ``filters``, 2x2 max pooling between them, global max pooling over space,
+    a dense layer and the logits. Only the convolutions differ: ordinary ones, with **twice**
+    the channels of the p4-CNN's per-rotation count, which gives about the same number of
+    weights (a p4 layer with ``f`` channels per rotation reads ``4 f`` input channels, and
+    ``k * k * 4 f_in * f_out == k * k * 2 f_in * 2 f_out``). Global max pooling makes the
+    logits invariant to shifts of the feature maps, not to rotations: what the p4-CNN adds is
+    then the rotation group alone.
+
+    Shape: ``images [batch, h, w, c] -> logits [batch, num_classes]``.
+
+    Raises:
+        ValueError: empty ``filters`` or a side that the pooling would make odd.
+
+    >>> build_z2_cnn((4, 8), input_shape=(28, 28, 1)).output_shape
+    (None, 10)
+    """
+    if len(filters) == 0:
+        raise ValueError("build_z2_cnn: filters must name at least one layer, got an empty sequence.")
+    h = input_shape[0]
+    if h % (2 ** (len(filters) - 1)):
+        raise ValueError(
+            f"build_z2_cnn: {len(filters) - 1} poolings need a side divisible by {2 ** (len(filters) - 1)}, got {h}."
+        )
+    inputs = keras.Input(shape=input_shape, name="images")
+    x = inputs
+    for i, f in enumerate(filters):
+        if i > 0:
+            x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
+        x = layers.Conv2D(2 * f, kernel_size, padding="same", activation="relu", name=f"conv{i + 1}")(x)
+    x = layers.GlobalMaxPooling2D(name="global_max")(x)
+    return keras.Model(inputs, classifier_head(x, dense, dropout, num_classes), name=name)

@@ -51,17 +51,19 @@ def displace_parts(x: np.ndarray, seed: int, size: int = 40, max_offset: int = 4
 
 def make_test_sets(
     x: np.ndarray, seed: int, size: int = 40, angles: Sequence[float] = (30, 60, 90, 120, 150, 180),
+    max_shift: int = 6,
 ) -> dict[str, np.ndarray]:
     """All of chapter 7's test sets from the same test digits, deterministically from ``seed``.
 
     ``x: [n, 28, 28, 1] -> {name: [n, size, size, 1]}``, in this order:
 
-    * ``clean``: the digits centred on the canvas;
-    * ``rot30``, ``rot60``, ...: rotated about the centre by each of ``angles`` (degrees);
-    * ``translated``: moved by up to 6 pixels per axis (3 times the training shifts);
-    * ``affine``: affNIST-style, rotation up to 20 degrees, shear up to 0.1, scale 0.8-1.2
-      per axis, and translation up to 2 pixels (the training range, so that this set tests
-      the affine part, not the shift);
+    * ``clean``: the digits centred on the canvas (affNIST's "untransformed" version);
+    * ``placed``: placed at random, up to ``max_shift`` pixels per axis from the centre (the
+      training distribution of the affNIST protocol: the paper's "expanded MNIST" test);
+    * ``rot30``, ``rot60``, ...: centred, then rotated about the centre by each of ``angles``;
+    * ``affine``: affNIST-style (:func:`~capsnet_book.transforms.random_affine`): rotation up to
+      20 degrees, shear up to 0.1, scale 0.8-1.2 per axis, and a shift of up to ``max_shift``
+      pixels, the training range, so that this set differs from training in the affine part only;
     * ``scrambled``: the four quadrants swapped (:func:`~capsnet_book.transforms.scramble_parts`);
     * ``displaced``: the four quadrants moved apart by up to 4 pixels (:func:`displace_parts`).
 
@@ -71,10 +73,10 @@ def make_test_sets(
     x = transforms.check_images(x)
     canvas = transforms.pad_to_canvas(x, size)
     sets = {"clean": canvas}
+    sets["placed"] = transforms.random_translate_on_canvas(x, seed=seed + 1, size=size, max_shift=max_shift)
     for angle in angles:
         sets[f"rot{int(angle)}"] = transforms.rotate(canvas, float(angle))
-    sets["translated"] = transforms.random_translate_on_canvas(x, seed=seed + 1, size=size, max_shift=6)
-    sets["affine"] = transforms.random_affine(x, seed=seed + 2, size=size, max_translation=2.0)
+    sets["affine"] = transforms.random_affine(x, seed=seed + 2, size=size, max_translation=float(max_shift))
     sets["scrambled"] = transforms.pad_to_canvas(transforms.scramble_parts(x, seed=seed + 3, grid=2), size)
     sets["displaced"] = displace_parts(x, seed=seed + 4, size=size)
     return sets
