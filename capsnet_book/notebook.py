@@ -116,6 +116,9 @@ def quiet_logs() -> None:
     if "tensorflow" not in sys.modules:
         with _stderr_to_devnull():
             import tensorflow  # noqa: F401
+    # TensorFlow configures its logger on first use, and in an interactive kernel whose root logger
+    # has no handler it sets it to INFO then: make that happen now, and set the level after it.
+    sys.modules["tensorflow"].get_logger().setLevel(logging.ERROR)
 
 
 def _use_inline_backend() -> None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+import base64
 from typing import Any
 
-__all__ = ["recorded_results"]
+import numpy as np
+
+__all__ = ["recorded_results", "unpack_bits"]
 
 
 def recorded_results(name: str) -> dict[str, Any]:
@@ -34,3 +37,23 @@ def recorded_results(name: str) -> dict[str, Any]:
     if "provenance" not in data:
         raise ValueError(f"capsnet_book/results/{name}.json has no provenance; it was not made by benchmarks/{name}.py.")
     return data
+
+
+def unpack_bits(text: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Booleans of ``shape`` from the base64 text of their packed bits (how result files store
+    per-digit outcomes, e.g. ``[n_seeds, n_digits]``: which test digits each seed's model got right).
+
+    Raises:
+        ValueError: the text holds fewer bits than ``shape`` needs, or is not base64.
+
+    >>> unpack_bits("oA==", (1, 3)).tolist()
+    [[True, False, True]]
+    """
+    try:
+        bits = np.unpackbits(np.frombuffer(base64.b64decode(text, validate=True), np.uint8))
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"unpack_bits: not base64 text ({error}).") from error
+    needed = int(np.prod(shape))
+    if len(bits) < needed:
+        raise ValueError(f"unpack_bits: the text holds {len(bits)} bits, but shape {shape} needs {needed}.")
+    return bits[:needed].reshape(shape).astype(bool)

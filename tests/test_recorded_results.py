@@ -27,7 +27,22 @@ def _script(name: str):
 
 
 def test_chapters_have_their_recorded_results():
-    assert [p.stem for p in RESULTS] == ["routing_variants"], "chapter 6 reads capsnet_book/results/routing_variants.json"
+    assert [p.stem for p in RESULTS] == ["affine_comparison", "routing_variants"], \
+        "chapter 6 reads routing_variants.json and chapter 7 affine_comparison.json in capsnet_book/results/"
+
+
+def test_unpack_bits_round_trips_what_the_benchmark_packs():
+    import numpy as np
+
+    from capsnet_book.recorded import unpack_bits
+
+    correct = np.random.default_rng(0).random((5, 1003)) > 0.3  # not a multiple of 8
+    packed = _script("affine_comparison").pack(correct)
+    np.testing.assert_array_equal(unpack_bits(packed, (5, 1003)), correct)
+    with pytest.raises(ValueError, match="needs 6000"):
+        unpack_bits(packed, (6, 1000))
+    with pytest.raises(ValueError, match="not base64"):
+        unpack_bits("not base64!", (1, 1))
 
 
 @pytest.mark.parametrize("path", RESULTS, ids=lambda p: p.stem)
