@@ -1,0 +1,160 @@
+"""A CapsNet for two overlapping digits (the paper's MultiMNIST model), for chapter 8.
+
+Sabour, Frosst and Hinton (2017, section 6) train the CapsNet on pairs of overlapping digits
+(:mod:`capsnet_book.multimnist`) with two changes to chapter 6's objective:
+
+* the margin loss gets *two-hot* targets: both digits' capsules should be long;
+* the decoder reconstructs each digit on its own, from its own capsule (the other capsules
+  masked out), and both reconstruction errors are added.
+
+At test time the two longest capsules are the answer (:func:`capsnet_book.multimnist.both_right`),
+and each of them can be decoded on its own: the network pulls the overlay apart.
+
+:class:`OverlapCapsNet` is :class:`~capsnet_book.comparison_models.CanvasCapsNet` (chapter 6's
+CapsNet on any square canvas) with that objective in its ``train_step``, so ``fit`` trains it;
+:class:`OverlapPairs` feeds it batches.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from capsnet_book.capsnet import CapsNetConfig
+from capsnet_book.capsules import margin_loss
+from capsnet_book.comparison_models import CanvasCapsNet
+from capsnet_book.multimnist import two_hot
+
+__all__ = ["OverlapCapsNet", "OverlapPairs", "both_right_tensor", "build_overlap_capsnet"]
+
+
+def both_right_tensor(lengths: Any, targets: Any) -> Any:
+    """Per example, 1.0 when the two longest capsules are exactly the two digits present.
+
+    ``lengths: [batch, 10]``, ``targets: [batch, 10]`` two-hot ``-> [batch]`` (a tensor version
+    of :func:`capsnet_book.multimnist.both_right`, for metrics inside ``fit``).
+    """
+    top_two = ops.sum(ops.one_hot(ops.top_k(lengths, 2)[1], lengths.shape[-1]), axis=1)  # [batch, 10]
+    return ops.cast(ops.all(ops.equal(top_two, ops.cast(targets, top_two.dtype)), axis=-1), "float32")
+
+
+@keras.saving.register_keras_serializable(package="capsnet_book")
+class OverlapCapsNet(CanvasCapsNet):
+    """Chapter 6's CapsNet trained to report and reconstruct two overlapping digits.
+
+    ``fit`` takes batches ``(overlay [batch, size, size, 1], targets)`` with ``targets`` a dict of
+    ``"both"`` (two-hot ``[batch, 10]``), ``"first_label"``/``"second_label"`` (one-hot
+    ``[batch, 10]``) and ``"first"``/``"second"`` (each digit alone, ``[batch, size, size, 1]``),
+    as :class:`OverlapPairs` yields them. Its metric ``both_right`` is the paper's accuracy.
+
+    Shape (call): ``images [batch, size, size, 1] -> lengths [batch, 10], reconstructions of the
+    longest capsule [batch, size, size, 1]``; :meth:`reconstruct_each` decodes any capsule.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.both_right_tracker = keras.metrics.Mean(name="both_right")
+
+    @property
+    def metrics(self) -> list:
+        return [self.loss_tracker, self.both_right_tracker]
+
+    def reconstruct_each(self, images: Any, first_label: Any, second_label: Any) -> tuple[Any, Any, Any]:
+        """``(lengths, reconstruction from first_label's capsule, from second_label's)``.
+
+        ``first_label, second_label: [batch, 10]`` one-hot (at test time: the two longest capsules).
+        """
+        capsules = self.digit_capsules(images)
+        return self.length(capsules), self.decode(capsules, first_label), self.decode(capsules, second_label)
+
+    def overlap_loss(self, images: Any, targets: dict, training: bool = False) -> tuple[Any, Any]:
+        """The MultiMNIST objective and the capsule lengths for one batch.
+
+        Margin loss on the two-hot targets, plus ``reconstruction_weight`` times the summed
+        squared error of each digit reconstructed from its own capsule.
+        """
+        lengths, first, second = self.reconstruct_each(images, targets["first_label"], targets["second_label"])
+        loss = margin_loss(targets["both"], lengths)
+        if self.reconstruction_weight:
+            errors = [ops.sum(ops.square(r - t), axis=(1, 2, 3))
+                      for r, t in ((first, targets["first"]), (second, targets["second"]))]
+            loss = loss + self.reconstruction_weight * (errors[0] + errors[1])
+        return ops.mean(loss), lengths
+
+    def _report_pair(self, loss: Any, targets: dict, lengths: Any) -> dict:
+        self.loss_tracker.update_state(loss)
+        self.both_right_tracker.update_state(both_right_tensor(lengths, targets["both"]))
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def train_step(self, data: Any) -> dict:
+        images, targets = data[0], data[1]
+        variables = self.trainable_variables
+        with tf.GradientTape() as tape:
+            loss, lengths = self.overlap_loss(images, targets, training=True)
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        return self._report_pair(loss, targets, lengths)
+
+    def test_step(self, data: Any) -> dict:
+        images, targets = data[0], data[1]
+        loss, lengths = self.overlap_loss(images, targets)
+        return self._report_pair(loss, targets, lengths)
+
+
+def build_overlap_capsnet(config: CapsNetConfig, routing_iterations: int = 3, size: int = 36,
+                          **options: Any) -> OverlapCapsNet:
+    """An :class:`OverlapCapsNet` for ``size x size`` overlays, built (its weights exist), uncompiled.
+
+    ``options`` go to :class:`~capsnet_book.capsnet.CapsNet` (``reconstruction_weight``,
+    ``logit_scale``, ...).
+    """
+    model = OverlapCapsNet(config, routing_iterations, size=size, **options)
+    with warnings.catch_warnings():  # Keras notes that a subclassed model has no build()
+        warnings.simplefilter("ignore", UserWarning)
+        model(ops.zeros((1, size, size, 1)))  # creates every weight now, not inside fit's compiled step
+    return model
+
+
+class OverlapPairs(keras.utils.PyDataset):
+    """Batches of overlapping digits for :class:`OverlapCapsNet`, in a seeded order.
+
+    ``overlay, first, second: [n, size, size, 1]``, ``label_pairs: [n, 2]`` (as
+    :func:`capsnet_book.multimnist.make_pairs` returns them) ``-> (overlay [batch, ...], targets)``
+    with the dict of targets :class:`OverlapCapsNet` expects. The order is drawn anew each epoch
+    from ``numpy.random.default_rng(seed)``; the last partial batch is dropped.
+
+    Raises:
+        ValueError: arrays of different lengths, or fewer examples than one batch.
+    """
+
+    def __init__(self, overlay: np.ndarray, first: np.ndarray, second: np.ndarray, label_pairs: np.ndarray,
+                 batch_size: int, seed: int) -> None:
+        super().__init__()
+        lengths = {len(overlay), len(first), len(second), len(label_pairs)}
+        if len(lengths) != 1:
+            raise ValueError(f"OverlapPairs: overlay, first, second and label_pairs differ in length ({sorted(lengths)}).")
+        if len(overlay) < batch_size:
+            raise ValueError(f"OverlapPairs: {len(overlay)} examples make no batch of {batch_size}.")
+        eye = np.eye(10, dtype="float32")
+        pairs = np.asarray(label_pairs)
+        self.inputs = overlay
+        self.targets = {"both": two_hot(pairs), "first_label": eye[pairs[:, 0]], "second_label": eye[pairs[:, 1]],
+                        "first": first, "second": second}
+        self.batch_size = int(batch_size)
+        self.rng = np.random.default_rng(seed)
+        self.on_epoch_end()
+
+    def __len__(self) -> int:
+        return len(self.inputs) // self.batch_size
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, dict]:
+        batch = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        return self.inputs[batch], {key: value[batch] for key, value in self.targets.items()}
+
+    def on_epoch_end(self) -> None:
+        """Draw the next epoch's order."""
+        self.order = self.rng.permutation(len(self.inputs))

@@ -1,0 +1,70 @@
+"""The MultiMNIST CapsNet of chapter 8: its objective, its metric and its batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from capsnet_book.notebook import quiet_logs
+
+quiet_logs()
+
+import keras  # noqa: E402
+
+from capsnet_book.capsnet import CapsNetConfig  # noqa: E402
+from capsnet_book.multimnist import both_right, make_pairs, two_hot  # noqa: E402
+from capsnet_book.overlapping import OverlapPairs, both_right_tensor, build_overlap_capsnet  # noqa: E402
+
+TINY = CapsNetConfig(4, 3, 2, 4, 3, 2, 4, (16,))
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    rng = np.random.default_rng(0)
+    digits = np.zeros((30, 28, 28, 1), np.float32)
+    digits[:, 6:22, 8:20] = rng.random((30, 16, 12, 1))
+    return make_pairs(digits, np.arange(30) % 10, 24, seed=0, canvas=36)
+
+
+def test_both_right_tensor_agrees_with_the_numpy_metric():
+    rng = np.random.default_rng(1)
+    lengths = rng.random((200, 10)).astype(np.float32)
+    label_pairs = np.stack([rng.integers(0, 5, 200), rng.integers(5, 10, 200)], axis=1)
+    lengths[:100][np.arange(100)[:, None], label_pairs[:100]] += 1.0  # half of them right
+    per_example = np.asarray(both_right_tensor(lengths, two_hot(label_pairs)))
+    assert per_example.mean() == pytest.approx(both_right(lengths, label_pairs))
+    assert per_example[:100].all()
+
+
+def test_batches_carry_every_target(pairs):
+    overlay, first, second, label_pairs = pairs
+    batches = OverlapPairs(overlay, first, second, label_pairs, batch_size=8, seed=0)
+    images, targets = batches[0]
+    assert len(batches) == 3 and images.shape == (8, 36, 36, 1)
+    assert set(targets) == {"both", "first_label", "second_label", "first", "second"}
+    np.testing.assert_array_equal(targets["both"], targets["first_label"] + targets["second_label"])
+    row = batches.order[0]
+    np.testing.assert_array_equal(targets["first"][0], first[row])
+    with pytest.raises(ValueError, match="differ in length"):
+        OverlapPairs(overlay, first[:3], second, label_pairs, 8, 0)
+
+
+def test_each_digit_is_reconstructed_from_its_own_capsule(pairs):
+    overlay, first, second, label_pairs = pairs
+    model = build_overlap_capsnet(TINY, 3, size=36)
+    eye = np.eye(10, dtype="float32")
+    capsules = np.asarray(model.digit_capsules(overlay[:4]))
+    _, from_first, from_second = model.reconstruct_each(overlay[:4], eye[label_pairs[:4, 0]], eye[label_pairs[:4, 1]])
+    np.testing.assert_allclose(np.asarray(from_first), np.asarray(model.decode(capsules, eye[label_pairs[:4, 0]])), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(from_second), np.asarray(model.decode(capsules, eye[label_pairs[:4, 1]])), atol=1e-6)
+    assert np.abs(np.asarray(from_first) - np.asarray(from_second)).max() > 0, "other capsule, other reconstruction"
+
+
+def test_fit_lowers_the_objective_and_reports_both_right(pairs):
+    overlay, first, second, label_pairs = pairs
+    keras.utils.set_random_seed(0)
+    model = build_overlap_capsnet(TINY, 3, size=36)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    history = model.fit(OverlapPairs(overlay, first, second, label_pairs, 8, seed=0), epochs=4, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert set(history.history) == {"loss", "both_right"} and 0 <= history.history["both_right"][-1] <= 1
