@@ -120,19 +120,21 @@ def build_overlap_capsnet(config: CapsNetConfig, routing_iterations: int = 3, si
 
 
 class OverlapPairs(keras.utils.PyDataset):
-    """Batches of overlapping digits for :class:`OverlapCapsNet`, in a seeded order.
+    """Batches of overlapping digits, in a seeded order.
 
     ``overlay, first, second: [n, size, size, 1]``, ``label_pairs: [n, 2]`` (as
     :func:`capsnet_book.multimnist.make_pairs` returns them) ``-> (overlay [batch, ...], targets)``
-    with the dict of targets :class:`OverlapCapsNet` expects. The order is drawn anew each epoch
-    from ``numpy.random.default_rng(seed)``; the last partial batch is dropped.
+    with the dict of targets :class:`OverlapCapsNet` expects, or with ``labels_only=True`` the
+    two-hot labels ``[batch, 10]`` alone (for a two-label CNN). The order is drawn anew each epoch
+    from ``numpy.random.default_rng(seed)``, so two datasets with the same seed give two models
+    the same batches; the last partial batch is dropped.
 
     Raises:
         ValueError: arrays of different lengths, or fewer examples than one batch.
     """
 
     def __init__(self, overlay: np.ndarray, first: np.ndarray, second: np.ndarray, label_pairs: np.ndarray,
-                 batch_size: int, seed: int) -> None:
+                 batch_size: int, seed: int, labels_only: bool = False) -> None:
         super().__init__()
         lengths = {len(overlay), len(first), len(second), len(label_pairs)}
         if len(lengths) != 1:
@@ -145,14 +147,17 @@ class OverlapPairs(keras.utils.PyDataset):
         self.targets = {"both": two_hot(pairs), "first_label": eye[pairs[:, 0]], "second_label": eye[pairs[:, 1]],
                         "first": first, "second": second}
         self.batch_size = int(batch_size)
+        self.labels_only = bool(labels_only)
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
 
     def __len__(self) -> int:
         return len(self.inputs) // self.batch_size
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, dict]:
+    def __getitem__(self, index: int) -> tuple[np.ndarray, Any]:
         batch = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        if self.labels_only:
+            return self.inputs[batch], self.targets["both"][batch]
         return self.inputs[batch], {key: value[batch] for key, value in self.targets.items()}
 
     def on_epoch_end(self) -> None:

@@ -45,6 +45,10 @@ def test_batches_carry_every_target(pairs):
     np.testing.assert_array_equal(targets["both"], targets["first_label"] + targets["second_label"])
     row = batches.order[0]
     np.testing.assert_array_equal(targets["first"][0], first[row])
+    only = OverlapPairs(overlay, first, second, label_pairs, batch_size=8, seed=0, labels_only=True)
+    same_images, two_hot_labels = only[0]
+    np.testing.assert_array_equal(same_images, images)  # same seed, same batches
+    np.testing.assert_array_equal(two_hot_labels, targets["both"])
     with pytest.raises(ValueError, match="differ in length"):
         OverlapPairs(overlay, first[:3], second, label_pairs, 8, 0)
 
