@@ -1,0 +1,263 @@
+CODE = {}
+
+CODE['colab'] = '''# On Colab: install the book's companion package (and its Korean font). Elsewhere: nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    %pip install -q "capsnet-book @ git+https://github.com/capsnet-book/capsnet-book@main"'''
+
+CODE['setting'] = '''import os
+
+SETTING = os.environ.get("BOOK_SETTING", "quick")  # "quick": CPU, minutes; "paper": GPU, paper scale
+SEED = int(os.environ.get("BOOK_SEED", 0))'''
+
+CODE['imports'] = '''from capsnet_book import notebook
+
+notebook.quiet_logs()  # must run before TensorFlow is imported
+import time
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from capsnet_book import compare, costs, multimnist, readout, transforms
+from capsnet_book.data import load_mnist, subsample
+from capsnet_book.notebook import glue
+from capsnet_book.overlapping import OverlapPairs, build_overlap_capsnet
+from capsnet_book.stats import paired_bootstrap
+
+notebook.check_setting(SETTING)
+notebook.use_korean_font()
+keras.utils.set_random_seed(SEED)
+chapter_start = time.perf_counter()
+
+# Quick: the quick CapsNet on pairs made from the 4,000-digit sample, two seeds, a few minutes on a CPU.
+# Paper: the paper's CapsNet on pairs made from every training digit, for a GPU. A smoke run
+# (BOOK_SMOKE=1, tools/smoke.sh) keeps this setting's models and code but trains on a few batches.
+SMOKE = notebook.smoke_run()
+CANVAS, MAX_SHIFT = 36, 4  # the paper's MultiMNIST: each digit shifted by up to 4 pixels on 36x36
+CAPSNET_CONFIG = compare.SETTINGS[SETTING].capsnet  # chapter 7's sizes: quick, or the paper's
+N_TRAIN_PAIRS = notebook.size({"quick": 8000, "paper": 200_000}[SETTING], smoke=64)
+N_TEST_PAIRS = notebook.size({"quick": 1000, "paper": 10_000}[SETTING], smoke=64)
+EPOCHS = notebook.size({"quick": 8, "paper": 30}[SETTING], smoke=1)
+BATCH_SIZE = {"quick": 32, "paper": 128}[SETTING]
+LEARNING_RATE = {"quick": 2e-3, "paper": 1e-3}[SETTING]
+SEEDS = [SEED, SEED + 1][: notebook.size(2, smoke=1)]'''
+
+CODE['pairs'] = '''(x_train, y_train), (x_test, y_test) = load_mnist()
+train_overlay, train_first, train_second, train_labels = multimnist.make_pairs(
+    x_train, y_train, N_TRAIN_PAIRS, seed=SEED, canvas=CANVAS, max_shift=MAX_SHIFT)
+test_overlay, test_first, test_second, test_labels = multimnist.make_pairs(
+    x_test, y_test, N_TEST_PAIRS, seed=SEED + 1, canvas=CANVAS, max_shift=MAX_SHIFT)
+glue("n_train_digits", len(x_train))
+glue("n_train_pairs", N_TRAIN_PAIRS)
+glue("n_test_pairs", N_TEST_PAIRS)
+print(f"{N_TRAIN_PAIRS:,} training pairs from {len(x_train):,} digits, {N_TEST_PAIRS:,} test pairs from {len(x_test):,}")'''
+
+CODE['fig_pairs'] = '''fig, axes = plt.subplots(3, 8, figsize=(7.4, 3.0))
+for col in range(8):
+    for row, images in enumerate((train_first, train_second, train_overlay)):
+        axes[row, col].imshow(images[col, :, :, 0], cmap="gray_r", vmin=0, vmax=1)
+        axes[row, col].set_xticks([])
+        axes[row, col].set_yticks([])
+    axes[0, col].set_title(f"{train_labels[col, 0]} + {train_labels[col, 1]}", fontsize=8)
+for row, name in enumerate(["첫째 / first", "둘째 / second", "겹침 / overlay"]):
+    axes[row, 0].set_ylabel(name, fontsize=8)
+fig.tight_layout(pad=0.3)
+glue("fig_pairs", fig, display=False)'''
+
+CODE['overlap_measure'] = '''def ink_overlap(first, second):
+    """Per pair: the fraction of the smaller digit's ink (pixels > 0.1) that the other digit covers."""
+    a, b = first[..., 0] > 0.1, second[..., 0] > 0.1
+    return (a & b).sum(axis=(1, 2)) / np.minimum(a.sum(axis=(1, 2)), b.sum(axis=(1, 2)))
+
+
+overlap = ink_overlap(test_first, test_second)
+glue("overlap_median", 100 * float(np.median(overlap)))
+print(f"median share of the smaller digit's ink covered by the other: {np.median(overlap):.0%}")'''
+
+CODE['match_cnn'] = '''CNN_WIDTHS = (28, 48, 64)  # chapter 7's matched CNN, on the 36x36 canvas
+
+
+def cnn_for_pairs(dense_units):
+    """A two-label CNN: chapter 7's CNN (batch norm, dropout) with one logit per class."""
+    return compare.build_cnn(CNN_WIDTHS, dense_units, dropout=0.3, input_shape=(CANVAS, CANVAS, 1), name="cnn")
+
+
+capsnet_weights = costs.inference_parameters(build_overlap_capsnet(CAPSNET_CONFIG, 3, size=CANVAS))
+# Inference weights grow linearly with the dense units: solve for the units, do not search.
+one, two = (costs.inference_parameters(cnn_for_pairs(units)) for units in (1, 2))
+DENSE_UNITS = round((capsnet_weights - (one - (two - one))) / (two - one))
+cnn_weights = costs.inference_parameters(cnn_for_pairs(DENSE_UNITS))
+assert abs(cnn_weights / capsnet_weights - 1) < 0.01, "the CNN should match the CapsNet's inference weights"
+glue("capsnet_weights", capsnet_weights)
+glue("cnn_weights", cnn_weights)
+glue("dense_units", DENSE_UNITS)
+print(f"CapsNet: {capsnet_weights:,} inference weights; CNN with {DENSE_UNITS} dense units: {cnn_weights:,}")'''
+
+CODE['train'] = '''def train_capsnet(seed):
+    """The CapsNet on overlapping pairs: two-hot margin loss, each digit reconstructed on its own."""
+    keras.utils.set_random_seed(seed)
+    model = build_overlap_capsnet(CAPSNET_CONFIG, 3, size=CANVAS)
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))
+    batches = OverlapPairs(train_overlay, train_first, train_second, train_labels, BATCH_SIZE, seed)
+    return model, model.fit(batches, epochs=EPOCHS, verbose=0)
+
+
+def train_cnn(seed):
+    """The matched CNN on the same batches: one sigmoid per class, binary cross-entropy."""
+    keras.utils.set_random_seed(seed)
+    model = cnn_for_pairs(DENSE_UNITS)
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    batches = OverlapPairs(train_overlay, train_first, train_second, train_labels, BATCH_SIZE, seed, labels_only=True)
+    return model, model.fit(batches, epochs=EPOCHS, verbose=0)
+
+
+def scores_of(model, images, batch=500):
+    """Class scores [n, 10]: capsule lengths for the CapsNet, logits for the CNN."""
+    score = model.lengths if hasattr(model, "lengths") else model
+    return np.concatenate([np.asarray(score(images[i : i + batch])) for i in range(0, len(images), batch)])
+
+
+def both_right_per_pair(scores, label_pairs):
+    """[n] booleans: the two highest scores are exactly the two digits present (the paper's metric)."""
+    top_two = np.sort(np.argsort(-scores, axis=1, kind="stable")[:, :2], axis=1)
+    return np.all(top_two == np.sort(label_pairs, axis=1), axis=1)
+
+
+training_start = time.perf_counter()
+models, correct = {}, {"capsnet": [], "cnn": []}
+for seed in SEEDS:
+    for name, train in (("capsnet", train_capsnet), ("cnn", train_cnn)):
+        start = time.perf_counter()
+        models[(name, seed)], history = train(seed)
+        scores = scores_of(models[(name, seed)], test_overlay)
+        correct[name].append(both_right_per_pair(scores, test_labels))
+        assert np.isclose(correct[name][-1].mean(), multimnist.both_right(scores, test_labels))
+        print(f"{name:8s} seed {seed}: {EPOCHS} epochs in {time.perf_counter() - start:4.0f} s, "
+              f"loss {history.history['loss'][-1]:.4f}, both digits right on {correct[name][-1].mean():.1%} of test pairs")
+training_seconds = glue("training_seconds", time.perf_counter() - training_start)'''
+
+CODE['interval'] = '''both_caps, both_cnn = np.array(correct["capsnet"]), np.array(correct["cnn"])  # [seeds, pairs]
+difference = paired_bootstrap(both_caps, both_cnn)
+glue("both_capsnet", 100 * both_caps.mean())
+glue("both_cnn", 100 * both_cnn.mean())
+glue("both_diff", 100 * difference.mean)
+glue("both_low", 100 * difference.low)
+glue("both_high", 100 * difference.high)
+print("both digits right, CapsNet - CNN:", difference)'''
+
+CODE['separation'] = '''eye = np.eye(10, dtype="float32")
+
+
+def reconstructions(model, overlay, classes_a, classes_b, batch=500):
+    """Each pair decoded from the capsule of classes_a and, separately, of classes_b: two [n, h, w, 1]."""
+    parts = [model.reconstruct_each(overlay[i : i + batch], eye[classes_a[i : i + batch]], eye[classes_b[i : i + batch]])
+             for i in range(0, len(overlay), batch)]
+    return tuple(np.concatenate([np.asarray(p[k]) for p in parts]) for k in (1, 2))
+
+
+def squared_error(a, b):
+    return ((a - b) ** 2).sum(axis=(1, 2, 3))
+
+
+capsnet = models[("capsnet", SEEDS[0])]
+rebuilt_first, rebuilt_second = reconstructions(capsnet, test_overlay, test_labels[:, 0], test_labels[:, 1])
+own = squared_error(rebuilt_first, test_first) + squared_error(rebuilt_second, test_second)
+swapped = squared_error(rebuilt_first, test_second) + squared_error(rebuilt_second, test_first)
+closer_to_own = glue("closer_to_own", 100 * float(np.mean(own < swapped)))
+print(f"each digit's reconstruction is closer to its own digit than to the other in {closer_to_own:.1f}% of the pairs")'''
+
+CODE['fig_segment'] = '''shown = np.arange(8)  # the first eight test pairs
+ranked = np.argsort(-scores_of(capsnet, test_overlay[shown]), axis=1)  # classes by capsule length
+longest, second_longest = reconstructions(capsnet, test_overlay[shown], ranked[:, 0], ranked[:, 1])
+imagined, _ = reconstructions(capsnet, test_overlay[shown], ranked[:, 2], ranked[:, 2])
+
+
+def colour(red, green):
+    """Two grey images [h, w] in [0, 1] -> one RGB image: the first in red, the second in green, on white."""
+    return np.clip(np.stack([1 - green, 1 - red - green, 1 - red], axis=-1), 0, 1)
+
+
+fig, axes = plt.subplots(3, len(shown), figsize=(7.4, 3.1))
+for col, i in enumerate(shown):
+    axes[0, col].imshow(test_overlay[i, :, :, 0], cmap="gray_r", vmin=0, vmax=1)
+    axes[0, col].set_title(f"{test_labels[i, 0]} + {test_labels[i, 1]}", fontsize=8)
+    axes[1, col].imshow(colour(longest[col, :, :, 0], second_longest[col, :, :, 0]))
+    axes[1, col].set_title(f"{ranked[col, 0]}, {ranked[col, 1]}", fontsize=8)
+    axes[2, col].imshow(imagined[col, :, :, 0], cmap="gray_r", vmin=0, vmax=1)
+    axes[2, col].set_title(f"{ranked[col, 2]}?", fontsize=8)
+for ax in axes.flat:
+    ax.set_xticks([])
+    ax.set_yticks([])
+for row, name in enumerate(["입력 / input", "재구성 / rebuilt", "없는 숫자 / absent"]):
+    axes[row, 0].set_ylabel(name, fontsize=8)
+fig.tight_layout(pad=0.3)
+glue("fig_segment", fig, display=False)'''
+
+CODE['interval_asserts'] = '''if not SMOKE:  # claims about trained networks (a smoke run trains on a few batches)
+    for name, right in (("CapsNet", both_caps), ("CNN", both_cnn)):
+        assert right.mean(axis=1).min() > 0.5, f"the {name} should name both digits of most pairs"'''
+
+CODE['sweeps'] = '''SWEEP_DIGITS = notebook.size(400, smoke=40)  # single test digits, each moved and turned step by step
+SHIFTS = np.arange(-4, 5)  # pixels, to the right
+ANGLES = np.arange(-30, 31, 10)  # degrees, counter-clockwise
+digits, digit_labels = x_test[:SWEEP_DIGITS], y_test[:SWEEP_DIGITS]
+moved = readout.transform_sweep(digits, lambda images, dx: transforms.place_on_canvas(images, CANVAS, 0, dx), SHIFTS)
+centred = transforms.pad_to_canvas(digits, CANVAS)
+turned = readout.transform_sweep(centred, transforms.rotate, ANGLES)
+print(f"{SWEEP_DIGITS} digits x {len(SHIFTS)} shifts and x {len(ANGLES)} angles: {moved.shape}, {turned.shape}")'''
+
+CODE['features'] = '''cnn = models[("cnn", SEEDS[0])]
+penultimate = keras.Model(cnn.input, cnn.get_layer("dense").output)  # the CNN's last hidden layer
+
+
+def capsule_features(steps):
+    """[steps, n, 36, 36, 1] -> the true class's digit capsule [steps, n, 16] and its length [steps, n]."""
+    capsules = np.stack([np.asarray(capsnet.digit_capsules(step))[np.arange(len(step)), digit_labels] for step in steps])
+    return capsules, np.linalg.norm(capsules, axis=-1)
+
+
+def cnn_features(steps):
+    """[steps, n, 36, 36, 1] -> the CNN's penultimate features [steps, n, units] and its true-class probability."""
+    hidden = np.stack([np.asarray(penultimate(step)) for step in steps])
+    logits = np.stack([np.asarray(cnn(step)) for step in steps])
+    return hidden, 1 / (1 + np.exp(-logits[:, np.arange(len(digit_labels)), digit_labels]))
+
+
+representations = {
+    (kind, name): features(steps)
+    for kind, steps in (("shift", moved), ("rotation", turned))
+    for name, features in (("capsnet", capsule_features), ("cnn", cnn_features))
+}'''
+
+CODE['readout'] = '''def top_components(train, test, k=16):
+    """Both sets projected on the first k principal components of the training set."""
+    mean = train.mean(axis=0)
+    _, _, vt = np.linalg.svd(train - mean, full_matrices=False)
+    return (train - mean) @ vt[:k].T, (test - mean) @ vt[:k].T
+
+
+rows = []
+half = SWEEP_DIGITS // 2  # fit the read-out on the first half of the digits, test it on the others
+for kind, values in (("shift", SHIFTS), ("rotation", ANGLES)):
+    for name in ("capsnet", "cnn"):
+        features, presence = representations[(kind, name)]  # [steps, n, d], [steps, n]
+        target = np.repeat(values[:, None], SWEEP_DIGITS, axis=1)  # [steps, n]
+        train_x, test_x = features[:, :half].reshape(-1, features.shape[-1]), features[:, half:].reshape(-1, features.shape[-1])
+        train_y, test_y = target[:, :half].ravel(), target[:, half:].ravel()
+        full = readout.linear_readout(train_x, train_y, test_x, test_y)
+        train_pc, test_pc = top_components(train_x, test_x)
+        small = readout.linear_readout(train_pc, train_y, test_pc, test_y)
+        rows.append({"transformation": kind, "model": name, "features": features.shape[-1],
+                     "R2 (all features)": full["r2"], "R2 (16 components)": small["r2"],
+                     "presence: change along the sweep": float((presence.max(axis=0) - presence.min(axis=0)).mean()),
+                     "smoothness": readout.smoothness(features)})
+readout_table = pd.DataFrame(rows).set_index(["transformation", "model"])
+for (kind, name), row in readout_table.iterrows():
+    glue(f"r2_{kind}_{name}", row["R2 (all features)"])
+    glue(f"r2_16_{kind}_{name}", row["R2 (16 components)"])
+    glue(f"presence_{kind}_{name}", row["presence: change along the sweep"])
+readout_table.round(3)'''
