@@ -55,13 +55,18 @@ def test_batches_carry_every_target(pairs):
 
 def test_each_digit_is_reconstructed_from_its_own_capsule(pairs):
     overlay, first, second, label_pairs = pairs
+    keras.utils.set_random_seed(0)
     model = build_overlap_capsnet(TINY, 3, size=36)
     eye = np.eye(10, dtype="float32")
     capsules = np.asarray(model.digit_capsules(overlay[:4]))
     _, from_first, from_second = model.reconstruct_each(overlay[:4], eye[label_pairs[:4, 0]], eye[label_pairs[:4, 1]])
     np.testing.assert_allclose(np.asarray(from_first), np.asarray(model.decode(capsules, eye[label_pairs[:4, 0]])), atol=1e-6)
     np.testing.assert_allclose(np.asarray(from_second), np.asarray(model.decode(capsules, eye[label_pairs[:4, 1]])), atol=1e-6)
-    assert np.abs(np.asarray(from_first) - np.asarray(from_second)).max() > 0, "other capsule, other reconstruction"
+    # The decoder of the first digit sees that digit's capsule and nothing of the second one.
+    rows = np.arange(4)
+    seen = np.asarray(model.mask(capsules, eye[label_pairs[:4, 0]])).reshape(4, 10, -1)
+    np.testing.assert_array_equal(seen[rows, label_pairs[:4, 0]], capsules[rows, label_pairs[:4, 0]])
+    assert not seen[rows, label_pairs[:4, 1]].any(), "the other digit's capsule is masked out"
 
 
 def test_fit_lowers_the_objective_and_reports_both_right(pairs):
