@@ -118,7 +118,9 @@ def quiet_logs() -> None:
             import tensorflow  # noqa: F401
     # TensorFlow configures its logger on first use, and in an interactive kernel whose root logger
     # has no handler it sets it to INFO then: make that happen now, and set the level after it.
-    sys.modules["tensorflow"].get_logger().setLevel(logging.ERROR)
+    get_logger = getattr(sys.modules["tensorflow"], "get_logger", None)  # absent in a stand-in module
+    if get_logger is not None:
+        get_logger().setLevel(logging.ERROR)
 
 
 def _use_inline_backend() -> None:

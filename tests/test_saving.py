@@ -17,7 +17,7 @@ from capsnet_book.notebook import quiet_logs
 quiet_logs()
 import keras  # noqa: E402
 
-from capsnet_book import capsnet, capsules, cnn, compare, group_conv  # noqa: E402
+from capsnet_book import capsnet, capsules, cnn, compare, group_conv, overlapping  # noqa: E402
 
 PACKAGE = Path(capsules.__file__).resolve().parent
 _REGISTERED = re.compile(r"@keras\.saving\.register_keras_serializable\(([^)]*)\)\s*\nclass\s+(\w+)")
@@ -87,6 +87,8 @@ EXAMPLES = {
     "P4RotationPool": (lambda: _wrap(group_conv.P4RotationPool(), (8, 8, 4, 2)), (8, 8, 4, 2)),
     "CapsNet": (lambda: capsnet.build_capsnet("quick", routing_iterations=2, logit_scale=2.0), (28, 28, 1)),
     "CanvasCapsNet": (_canvas_capsnet, (36, 36, 1)),
+    "OverlapCapsNet": (lambda: overlapping.build_overlap_capsnet(capsnet.PRESETS["quick"], 2, size=36,
+                                                                 reconstruction_weight=0.001), (36, 36, 1)),
 }
 
 
