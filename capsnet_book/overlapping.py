@@ -93,7 +93,7 @@ class OverlapCapsNet(CanvasCapsNet):
 
     def train_step(self, data: Any) -> dict:
         images, targets = data[0], data[1]
-        variables = self.trainable_variables
+        variables = self.trained_variables()  # without the decoder when it gets no loss, as in CapsNet
         with tf.GradientTape() as tape:
             loss, lengths = self.overlap_loss(images, targets, training=True)
         self.optimizer.apply(tape.gradient(loss, variables), variables)
