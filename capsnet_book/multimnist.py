@@ -20,7 +20,7 @@ import numpy as np
 
 from capsnet_book.transforms import check_images, place_on_canvas
 
-__all__ = ["both_right", "make_pairs", "two_hot"]
+__all__ = ["both_right", "both_right_each", "make_pairs", "two_hot"]
 
 
 def _check_label_pairs(label_pairs: np.ndarray, n_classes: int) -> np.ndarray:
@@ -176,26 +176,24 @@ def two_hot(label_pairs: np.ndarray, n_classes: int = 10) -> np.ndarray:
     return out
 
 
-def both_right(scores: np.ndarray, label_pairs: np.ndarray) -> float:
-    """The paper's MultiMNIST accuracy: the fraction of examples whose two highest scores are
-    exactly the two true classes, in either order.
+def both_right_each(scores: np.ndarray, label_pairs: np.ndarray) -> np.ndarray:
+    """Per example, whether its two highest scores are exactly its two true classes, in either order.
 
-    ``scores: [n, n_classes]`` (e.g. capsule lengths), ``label_pairs: [n, 2] -> float``.
+    ``scores: [n, n_classes]`` (e.g. capsule lengths), ``label_pairs: [n, 2] -> [n]`` booleans.
     Ties are broken towards the lower class index (a stable sort of the scores, highest first).
+    Keep these per-example outcomes to compare two models on the same pairs
+    (:func:`capsnet_book.stats.paired_bootstrap`); :func:`both_right` is their mean.
 
     Args:
         scores: one score per class and example; higher means more present.
         label_pairs: the two (different) true classes of each example.
 
-    Returns:
-        A fraction in [0, 1].
-
     Raises:
         ValueError: ``scores`` is not ``[n, n_classes]`` with ``n >= 1`` and ``n_classes >= 2``,
             or ``label_pairs`` is not ``[n, 2]`` with two different classes in ``0..n_classes-1``.
 
-    >>> both_right(np.array([[0.1, 0.9, 0.8], [0.9, 0.1, 0.8]]), np.array([[2, 1], [0, 1]]))
-    0.5
+    >>> both_right_each(np.array([[0.1, 0.9, 0.8], [0.9, 0.1, 0.8]]), np.array([[2, 1], [0, 1]]))
+    array([ True, False])
     """
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 2 or s.shape[0] < 1 or s.shape[1] < 2:
@@ -206,5 +204,19 @@ def both_right(scores: np.ndarray, label_pairs: np.ndarray) -> float:
     if len(pairs) != len(s):
         raise ValueError(f"scores has {len(s)} examples but label_pairs has {len(pairs)}; pass one pair per row.")
     top2 = np.argsort(-s, axis=1, kind="stable")[:, :2]
-    hit = np.sort(top2, axis=1) == np.sort(pairs, axis=1)
-    return float(np.mean(np.all(hit, axis=1)))
+    return np.all(np.sort(top2, axis=1) == np.sort(pairs, axis=1), axis=1)
+
+
+def both_right(scores: np.ndarray, label_pairs: np.ndarray) -> float:
+    """The paper's MultiMNIST accuracy: the fraction of examples whose two highest scores are
+    exactly the two true classes, in either order (the mean of :func:`both_right_each`).
+
+    ``scores: [n, n_classes]`` (e.g. capsule lengths), ``label_pairs: [n, 2] -> float`` in [0, 1].
+
+    Raises:
+        ValueError: as :func:`both_right_each`.
+
+    >>> both_right(np.array([[0.1, 0.9, 0.8], [0.9, 0.1, 0.8]]), np.array([[2, 1], [0, 1]]))
+    0.5
+    """
+    return float(np.mean(both_right_each(scores, label_pairs)))

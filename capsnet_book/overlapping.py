@@ -30,7 +30,7 @@ from capsnet_book.capsules import margin_loss
 from capsnet_book.comparison_models import CanvasCapsNet
 from capsnet_book.multimnist import two_hot
 
-__all__ = ["OverlapCapsNet", "OverlapPairs", "both_right_tensor", "build_overlap_capsnet"]
+__all__ = ["BothRight", "OverlapCapsNet", "OverlapPairs", "both_right_tensor", "build_overlap_capsnet"]
 
 
 def both_right_tensor(lengths: Any, targets: Any) -> Any:
@@ -41,6 +41,30 @@ def both_right_tensor(lengths: Any, targets: Any) -> Any:
     """
     top_two = ops.sum(ops.one_hot(ops.top_k(lengths, 2)[1], lengths.shape[-1]), axis=1)  # [batch, 10]
     return ops.cast(ops.all(ops.equal(top_two, ops.cast(targets, top_two.dtype)), axis=-1), "float32")
+
+
+def _both_right_of_labels(two_hot_labels: Any, scores: Any) -> Any:
+    """``both_right_tensor`` with Keras' metric argument order ``(y_true, y_pred)``."""
+    return both_right_tensor(scores, two_hot_labels)
+
+
+@keras.saving.register_keras_serializable(package="capsnet_book")
+class BothRight(keras.metrics.MeanMetricWrapper):
+    """The paper's MultiMNIST accuracy as a Keras metric, for a model that outputs class scores.
+
+    ``y_true: [batch, 10]`` two-hot, ``y_pred: [batch, 10]`` scores (logits, probabilities or capsule
+    lengths): the fraction of examples whose two highest scores are the two digits present. Named
+    ``"both_right"`` like :class:`OverlapCapsNet`'s metric, so ``EarlyStopping(monitor="val_both_right")``
+    serves both models.
+
+    >>> model.compile(optimizer="adam", loss=..., metrics=[BothRight()])  # doctest: +SKIP
+    """
+
+    def __init__(self, name: str = "both_right", dtype: Any = None) -> None:
+        super().__init__(_both_right_of_labels, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype}
 
 
 @keras.saving.register_keras_serializable(package="capsnet_book")

@@ -12,8 +12,8 @@ quiet_logs()
 import keras  # noqa: E402
 
 from capsnet_book.capsnet import CapsNetConfig  # noqa: E402
-from capsnet_book.multimnist import both_right, make_pairs, two_hot  # noqa: E402
-from capsnet_book.overlapping import OverlapPairs, both_right_tensor, build_overlap_capsnet  # noqa: E402
+from capsnet_book.multimnist import both_right, both_right_each, make_pairs, two_hot  # noqa: E402
+from capsnet_book.overlapping import BothRight, OverlapPairs, both_right_tensor, build_overlap_capsnet  # noqa: E402
 
 TINY = CapsNetConfig(4, 3, 2, 4, 3, 2, 4, (16,))
 
@@ -34,6 +34,21 @@ def test_both_right_tensor_agrees_with_the_numpy_metric():
     per_example = np.asarray(both_right_tensor(lengths, two_hot(label_pairs)))
     assert per_example.mean() == pytest.approx(both_right(lengths, label_pairs))
     assert per_example[:100].all()
+    np.testing.assert_array_equal(per_example.astype(bool), both_right_each(lengths, label_pairs))
+
+
+def test_both_right_metric_scores_a_two_label_model_and_survives_saving(tmp_path):
+    label_pairs = np.array([[0, 1], [2, 3], [4, 5], [6, 7]])
+    logits = np.full((4, 10), -5.0, np.float32)
+    logits[np.arange(3)[:, None], label_pairs[:3]] = 5.0  # three of four right
+    metric = BothRight()
+    metric.update_state(two_hot(label_pairs), logits)
+    assert float(metric.result()) == pytest.approx(0.75)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(10)])
+    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=[BothRight()])
+    model.fit(np.zeros((8, 3)), two_hot(np.tile(label_pairs, (2, 1))), epochs=1, verbose=0)
+    model.save(tmp_path / "two_label.keras")
+    keras.models.load_model(tmp_path / "two_label.keras")  # the metric is found again
 
 
 def test_batches_carry_every_target(pairs):

@@ -24,7 +24,7 @@ import pandas as pd
 from capsnet_book import compare, costs, multimnist, readout, transforms
 from capsnet_book.data import load_mnist, subsample
 from capsnet_book.notebook import glue
-from capsnet_book.overlapping import OverlapPairs, build_overlap_capsnet
+from capsnet_book.overlapping import OverlapPairs, both_right_tensor, build_overlap_capsnet
 from capsnet_book.stats import paired_bootstrap
 
 notebook.check_setting(SETTING)
@@ -40,20 +40,25 @@ CANVAS, MAX_SHIFT = 36, 4  # the paper's MultiMNIST: each digit shifted by up to
 CAPSNET_CONFIG = compare.SETTINGS[SETTING].capsnet  # chapter 7's sizes: quick, or the paper's
 N_TRAIN_PAIRS = notebook.size({"quick": 8000, "paper": 200_000}[SETTING], smoke=64)
 N_TEST_PAIRS = notebook.size({"quick": 1000, "paper": 10_000}[SETTING], smoke=64)
-EPOCHS = notebook.size({"quick": 8, "paper": 30}[SETTING], smoke=1)
+N_VAL_PAIRS = notebook.size({"quick": 500, "paper": 10_000}[SETTING], smoke=64)
+MAX_EPOCHS = notebook.size({"quick": 8, "paper": 30}[SETTING], smoke=1)
+PATIENCE = 3  # early stopping: epochs without a better validation score
 BATCH_SIZE = {"quick": 32, "paper": 128}[SETTING]
 LEARNING_RATE = {"quick": 2e-3, "paper": 1e-3}[SETTING]
 SEEDS = [SEED, SEED + 1][: notebook.size(2, smoke=1)]'''
 
 CODE['pairs'] = '''(x_train, y_train), (x_test, y_test) = load_mnist()
+x_fit, y_fit, x_val, y_val = compare.split_validation(x_train, y_train, 0.125, seed=SEED)  # digits held out
 train_overlay, train_first, train_second, train_labels = multimnist.make_pairs(
-    x_train, y_train, N_TRAIN_PAIRS, seed=SEED, canvas=CANVAS, max_shift=MAX_SHIFT)
+    x_fit, y_fit, N_TRAIN_PAIRS, seed=SEED, canvas=CANVAS, max_shift=MAX_SHIFT)
+val_pairs = multimnist.make_pairs(x_val, y_val, N_VAL_PAIRS, seed=SEED + 2, canvas=CANVAS, max_shift=MAX_SHIFT)
 test_overlay, test_first, test_second, test_labels = multimnist.make_pairs(
     x_test, y_test, N_TEST_PAIRS, seed=SEED + 1, canvas=CANVAS, max_shift=MAX_SHIFT)
 glue("n_train_digits", len(x_train))
 glue("n_train_pairs", N_TRAIN_PAIRS)
 glue("n_test_pairs", N_TEST_PAIRS)
-print(f"{N_TRAIN_PAIRS:,} training pairs from {len(x_train):,} digits, {N_TEST_PAIRS:,} test pairs from {len(x_test):,}")'''
+print(f"{N_TRAIN_PAIRS:,} training pairs from {len(x_fit):,} digits, {N_VAL_PAIRS:,} validation pairs from "
+      f"the other {len(x_val):,}, {N_TEST_PAIRS:,} test pairs from {len(x_test):,} test digits")'''
 
 CODE['fig_pairs'] = '''fig, axes = plt.subplots(3, 8, figsize=(7.4, 3.0))
 for col in range(8):
@@ -96,23 +101,29 @@ glue("cnn_weights", cnn_weights)
 glue("dense_units", DENSE_UNITS)
 print(f"CapsNet: {capsnet_weights:,} inference weights; CNN with {DENSE_UNITS} dense units: {cnn_weights:,}")'''
 
-CODE['train'] = '''def train_capsnet(seed):
-    """The CapsNet on overlapping pairs: two-hot margin loss, each digit reconstructed on its own."""
-    keras.utils.set_random_seed(seed)
-    model = build_overlap_capsnet(CAPSNET_CONFIG, 3, size=CANVAS)
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))
-    batches = OverlapPairs(train_overlay, train_first, train_second, train_labels, BATCH_SIZE, seed)
-    return model, model.fit(batches, epochs=EPOCHS, verbose=0)
+CODE['train'] = '''def both_right_metric(two_hot_labels, logits):
+    """Keras metric for the CNN: 1 where its two highest outputs are the two digits present."""
+    return both_right_tensor(logits, two_hot_labels)
 
 
-def train_cnn(seed):
-    """The matched CNN on the same batches: one sigmoid per class, binary cross-entropy."""
+def fit_to_validation(model, seed, loss=None, metrics=None, labels_only=False):
+    """Adam with the paper's decay (x0.9 per epoch), early stopping on the validation both-right rate."""
+    batches = OverlapPairs(train_overlay, train_first, train_second, train_labels, BATCH_SIZE, seed, labels_only)
+    validation = OverlapPairs(*val_pairs, BATCH_SIZE, seed, labels_only)
+    rate = keras.optimizers.schedules.ExponentialDecay(LEARNING_RATE, decay_steps=len(batches), decay_rate=0.9)
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss=loss, metrics=metrics)
+    stop = keras.callbacks.EarlyStopping(monitor="val_both_right", mode="max", patience=PATIENCE, restore_best_weights=True)
+    history = model.fit(batches, validation_data=validation, epochs=MAX_EPOCHS, callbacks=[stop], verbose=0)
+    return model, history.history["val_both_right"]
+
+
+def train(name, seed):
+    """The CapsNet (two-hot margin loss, each digit rebuilt) or the matched CNN (a sigmoid per class)."""
     keras.utils.set_random_seed(seed)
-    model = cnn_for_pairs(DENSE_UNITS)
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
-                  loss=keras.losses.BinaryCrossentropy(from_logits=True))
-    batches = OverlapPairs(train_overlay, train_first, train_second, train_labels, BATCH_SIZE, seed, labels_only=True)
-    return model, model.fit(batches, epochs=EPOCHS, verbose=0)
+    if name == "capsnet":
+        return fit_to_validation(build_overlap_capsnet(CAPSNET_CONFIG, 3, size=CANVAS), seed)
+    return fit_to_validation(cnn_for_pairs(DENSE_UNITS), seed, loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                             metrics=[keras.metrics.MeanMetricWrapper(both_right_metric, name="both_right")], labels_only=True)
 
 
 def scores_of(model, images, batch=500):
@@ -128,16 +139,17 @@ def both_right_per_pair(scores, label_pairs):
 
 
 training_start = time.perf_counter()
-models, correct = {}, {"capsnet": [], "cnn": []}
+models, correct, curves = {}, {"capsnet": [], "cnn": []}, {}
 for seed in SEEDS:
-    for name, train in (("capsnet", train_capsnet), ("cnn", train_cnn)):
+    for name in ("capsnet", "cnn"):
         start = time.perf_counter()
-        models[(name, seed)], history = train(seed)
+        models[(name, seed)], curves[(name, seed)] = train(name, seed)
         scores = scores_of(models[(name, seed)], test_overlay)
         correct[name].append(both_right_per_pair(scores, test_labels))
         assert np.isclose(correct[name][-1].mean(), multimnist.both_right(scores, test_labels))
-        print(f"{name:8s} seed {seed}: {EPOCHS} epochs in {time.perf_counter() - start:4.0f} s, "
-              f"loss {history.history['loss'][-1]:.4f}, both digits right on {correct[name][-1].mean():.1%} of test pairs")
+        curve = curves[(name, seed)]
+        print(f"{name:8s} seed {seed}: {len(curve)} epochs in {time.perf_counter() - start:3.0f} s, best epoch "
+              f"{int(np.argmax(curve)) + 1}, validation {max(curve):.1%}, test: both digits right on {correct[name][-1].mean():.1%}")
 training_seconds = glue("training_seconds", time.perf_counter() - training_start)'''
 
 CODE['interval'] = '''both_caps, both_cnn = np.array(correct["capsnet"]), np.array(correct["cnn"])  # [seeds, pairs]
