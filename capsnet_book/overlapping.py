@@ -27,10 +27,12 @@ from keras import ops
 
 from capsnet_book.capsnet import CapsNetConfig
 from capsnet_book.capsules import margin_loss
-from capsnet_book.comparison_models import CanvasCapsNet
+from capsnet_book.comparison_models import CanvasCapsNet, build_cnn
+from capsnet_book.costs import inference_parameters
 from capsnet_book.multimnist import two_hot
 
-__all__ = ["BothRight", "OverlapCapsNet", "OverlapPairs", "both_right_tensor", "build_overlap_capsnet"]
+__all__ = ["BothRight", "OverlapCapsNet", "OverlapPairs", "both_right_tensor", "build_overlap_capsnet", "build_pair_cnn",
+           "class_scores", "fit_on_pairs", "matching_dense_units"]
 
 
 def both_right_tensor(lengths: Any, targets: Any) -> Any:
@@ -187,3 +189,69 @@ class OverlapPairs(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         """Draw the next epoch's order."""
         self.order = self.rng.permutation(len(self.inputs))
+
+
+def build_pair_cnn(widths: tuple[int, ...], dense_units: int, size: int = 36, dropout: float = 0.3) -> keras.Model:
+    """Chapter 7's CNN for overlapping digits: ``[batch, size, size, 1] -> logits [batch, 10]``.
+
+    One logit per class, to be read through a sigmoid each (train it with binary cross-entropy on
+    two-hot labels); its answer is its two highest logits.
+    """
+    return build_cnn(widths, dense_units, dropout=dropout, input_shape=(size, size, 1), name="cnn")
+
+
+def matching_dense_units(target_weights: int, widths: tuple[int, ...], size: int = 36) -> int:
+    """The dense units that give :func:`build_pair_cnn` about ``target_weights`` inference weights.
+
+    The inference weights grow linearly with the dense units, so two small builds give the line and
+    the units are solved for, not searched.
+
+    Raises:
+        ValueError: no positive number of units reaches ``target_weights``.
+    """
+    one, two = (inference_parameters(build_pair_cnn(widths, units, size)) for units in (1, 2))
+    units = round((target_weights - one) / (two - one)) + 1
+    if units < 1:
+        raise ValueError(f"matching_dense_units: {target_weights:,} weights is fewer than the convolutions alone "
+                         f"need ({one:,} with one dense unit); use narrower widths than {tuple(widths)}.")
+    return units
+
+
+def class_scores(model: keras.Model, images: np.ndarray, batch: int = 500) -> np.ndarray:
+    """Class scores ``[n, 10]`` of ``images [n, size, size, 1]``, in batches.
+
+    Capsule lengths for an :class:`OverlapCapsNet`, logits for any other classifier: in both, higher
+    means more present, which is all :func:`capsnet_book.multimnist.both_right_each` needs.
+    """
+    score = model.lengths if isinstance(model, OverlapCapsNet) else model
+    return np.concatenate([np.asarray(score(images[i : i + batch])) for i in range(0, len(images), batch)])
+
+
+def fit_on_pairs(model: keras.Model, train_pairs: tuple, val_pairs: tuple, seed: int, batch_size: int = 32,
+                 learning_rate: float = 2e-3, max_epochs: int = 8, patience: int = 3) -> list[float]:
+    """Train a model on overlapping digits to its best validation rate of "both digits right".
+
+    ``train_pairs, val_pairs``: ``(overlay, first, second, label_pairs)`` as
+    :func:`capsnet_book.multimnist.make_pairs` returns them. An :class:`OverlapCapsNet` trains on
+    its own objective; any other model must output 10 logits and trains with binary cross-entropy
+    on two-hot labels. Both see the same batches for the same ``seed`` (:class:`OverlapPairs`), use
+    Adam with the rate multiplied by 0.9 after each epoch, and stop when the validation rate has not
+    improved for ``patience`` epochs (at most ``max_epochs``), keeping the best epoch's weights.
+
+    Returns:
+        The validation rate after each epoch trained (its argmax is the epoch kept).
+    """
+    capsnet = isinstance(model, OverlapCapsNet)
+    batches = OverlapPairs(*train_pairs, batch_size, seed, labels_only=not capsnet)
+    validation = OverlapPairs(*val_pairs, batch_size, seed, labels_only=not capsnet)
+    rate = keras.optimizers.schedules.ExponentialDecay(learning_rate, decay_steps=len(batches), decay_rate=0.9)
+    if capsnet:
+        model.compile(optimizer=keras.optimizers.Adam(rate))
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(rate), loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                      metrics=[BothRight()])
+    stop = keras.callbacks.EarlyStopping(monitor="val_both_right", mode="max", patience=patience,
+                                         restore_best_weights=True)
+    history = model.fit(batches, validation_data=validation, epochs=max_epochs, callbacks=[stop], verbose=0)
+    return [float(v) for v in history.history["val_both_right"]]
+

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["recorded_results", "unpack_bits"]
+__all__ = ["pack_bits", "recorded_results", "unpack_bits"]
 
 
 def recorded_results(name: str) -> dict[str, Any]:
@@ -37,6 +37,17 @@ def recorded_results(name: str) -> dict[str, Any]:
     if "provenance" not in data:
         raise ValueError(f"capsnet_book/results/{name}.json has no provenance; it was not made by benchmarks/{name}.py.")
     return data
+
+
+def pack_bits(outcomes: Any) -> str:
+    """Booleans of any shape (e.g. ``[n_seeds, n_pairs]``) -> the base64 text of their packed bits.
+
+    The inverse of :func:`unpack_bits`, which needs the shape back.
+
+    >>> pack_bits([[True, False, True]])
+    'oA=='
+    """
+    return base64.b64encode(np.packbits(np.asarray(outcomes, dtype=bool), axis=None).tobytes()).decode()
 
 
 def unpack_bits(text: str, shape: tuple[int, ...]) -> np.ndarray:

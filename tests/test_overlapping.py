@@ -13,7 +13,11 @@ import keras  # noqa: E402
 
 from capsnet_book.capsnet import CapsNetConfig  # noqa: E402
 from capsnet_book.multimnist import both_right, both_right_each, make_pairs, two_hot  # noqa: E402
-from capsnet_book.overlapping import BothRight, OverlapPairs, both_right_tensor, build_overlap_capsnet  # noqa: E402
+from capsnet_book.costs import inference_parameters  # noqa: E402
+from capsnet_book.overlapping import (  # noqa: E402
+    BothRight, OverlapPairs, both_right_tensor, build_overlap_capsnet, build_pair_cnn, class_scores, fit_on_pairs,
+    matching_dense_units,
+)
 
 TINY = CapsNetConfig(4, 3, 2, 4, 3, 2, 4, (16,))
 
@@ -92,3 +96,25 @@ def test_fit_lowers_the_objective_and_reports_both_right(pairs):
     history = model.fit(OverlapPairs(overlay, first, second, label_pairs, 8, seed=0), epochs=4, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert set(history.history) == {"loss", "both_right"} and 0 <= history.history["both_right"][-1] <= 1
+
+
+def test_the_dense_units_are_solved_to_match_the_weights():
+    target = inference_parameters(build_overlap_capsnet(TINY, 3, size=36))
+    units = matching_dense_units(target, (4, 8), size=36)
+    assert abs(inference_parameters(build_pair_cnn((4, 8), units, size=36)) - target) <= 2 * 8 * 9 * 9 + 12
+    with pytest.raises(ValueError, match="narrower widths"):
+        matching_dense_units(100, (64, 128), size=36)
+
+
+@pytest.mark.parametrize("kind", ["capsnet", "cnn"])
+def test_fit_on_pairs_keeps_the_best_epoch_for_either_model(pairs, kind):
+    keras.utils.set_random_seed(0)
+    model = build_overlap_capsnet(TINY, 3, size=36) if kind == "capsnet" else build_pair_cnn((4,), 8, size=36)
+    curve = fit_on_pairs(model, pairs, pairs, seed=0, batch_size=8, learning_rate=3e-3, max_epochs=3, patience=1)
+    assert 2 <= len(curve) <= 3 and all(0 <= rate <= 1 for rate in curve)
+    scores = class_scores(model, pairs[0], batch=10)  # in batches that do not divide the 24 pairs
+    assert scores.shape == (24, 10)
+    kept = both_right(scores, pairs[3])
+    # The restored weights are the best epoch's: its validation rate (on full batches of the same pairs).
+    assert kept == pytest.approx(max(curve), abs=1e-6)
+

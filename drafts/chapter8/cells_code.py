@@ -25,7 +25,7 @@ from capsnet_book import compare, costs, multimnist, readout, transforms
 from capsnet_book.capsnet import build_capsnet
 from capsnet_book.data import load_mnist
 from capsnet_book.notebook import glue
-from capsnet_book.overlapping import BothRight, OverlapPairs, build_overlap_capsnet
+from capsnet_book.overlapping import build_overlap_capsnet, build_pair_cnn, class_scores, fit_on_pairs, matching_dense_units
 from capsnet_book.stats import paired_bootstrap
 
 notebook.check_setting(SETTING)
@@ -53,8 +53,8 @@ glue("primary_types", CAPSNET_CONFIG.primary_channels)'''
 
 CODE['pairs'] = '''(x_train, y_train), (x_test, y_test) = load_mnist()
 x_fit, y_fit, x_val, y_val = compare.split_validation(x_train, y_train, 0.125, seed=SEED)  # digits held out
-train_overlay, train_first, train_second, train_labels = multimnist.make_pairs(
-    x_fit, y_fit, N_TRAIN_PAIRS, seed=SEED, canvas=CANVAS, max_shift=MAX_SHIFT)
+train_pairs = multimnist.make_pairs(x_fit, y_fit, N_TRAIN_PAIRS, seed=SEED, canvas=CANVAS, max_shift=MAX_SHIFT)
+train_overlay, train_first, train_second, train_labels = train_pairs  # [n, 36, 36, 1] x3, [n, 2]
 val_pairs = multimnist.make_pairs(x_val, y_val, N_VAL_PAIRS, seed=SEED + 2, canvas=CANVAS, max_shift=MAX_SHIFT)
 test_overlay, test_first, test_second, test_labels = multimnist.make_pairs(
     x_test, y_test, N_TEST_PAIRS, seed=SEED + 1, canvas=CANVAS, max_shift=MAX_SHIFT)
@@ -87,48 +87,24 @@ glue("overlap_median", 100 * float(np.median(overlap)))
 print(f"median share of the smaller digit's ink covered by the other: {np.median(overlap):.0%}")'''
 
 CODE['match_cnn'] = '''CNN_WIDTHS = compare.SETTINGS[SETTING].cnn_matched[0]  # chapter 7's matched CNN's convolutions
-
-
-def cnn_for_pairs(dense_units):
-    """A two-label CNN: chapter 7's CNN (batch norm, dropout) with one logit per class."""
-    return compare.build_cnn(CNN_WIDTHS, dense_units, dropout=0.3, input_shape=(CANVAS, CANVAS, 1), name="cnn")
-
-
 capsnet_weights = costs.inference_parameters(build_overlap_capsnet(CAPSNET_CONFIG, 3, size=CANVAS))
-# Inference weights grow linearly with the dense units: solve for the units, do not search.
-one, two = (costs.inference_parameters(cnn_for_pairs(units)) for units in (1, 2))
-DENSE_UNITS = round((capsnet_weights - (one - (two - one))) / (two - one))
-cnn_weights = costs.inference_parameters(cnn_for_pairs(DENSE_UNITS))
+# Inference weights grow linearly with the dense units: matching_dense_units solves for them.
+DENSE_UNITS = matching_dense_units(capsnet_weights, CNN_WIDTHS, size=CANVAS)
+cnn_weights = costs.inference_parameters(build_pair_cnn(CNN_WIDTHS, DENSE_UNITS, size=CANVAS))
 assert abs(cnn_weights / capsnet_weights - 1) < 0.01, "the CNN should match the CapsNet's inference weights"
 glue("capsnet_weights", capsnet_weights)
 glue("cnn_weights", cnn_weights)
 glue("dense_units", DENSE_UNITS)
 print(f"CapsNet: {capsnet_weights:,} inference weights; CNN with {DENSE_UNITS} dense units: {cnn_weights:,}")'''
 
-CODE['train'] = '''def fit_to_validation(model, seed, loss=None, metrics=None, labels_only=False):
-    """Adam with the paper's decay (x0.9 per epoch), early stopping on the validation both-right rate."""
-    batches = OverlapPairs(train_overlay, train_first, train_second, train_labels, BATCH_SIZE, seed, labels_only)
-    validation = OverlapPairs(*val_pairs, BATCH_SIZE, seed, labels_only)
-    rate = keras.optimizers.schedules.ExponentialDecay(LEARNING_RATE, decay_steps=len(batches), decay_rate=0.9)
-    model.compile(optimizer=keras.optimizers.Adam(rate), loss=loss, metrics=metrics)
-    stop = keras.callbacks.EarlyStopping(monitor="val_both_right", mode="max", patience=PATIENCE, restore_best_weights=True)
-    history = model.fit(batches, validation_data=validation, epochs=MAX_EPOCHS, callbacks=[stop], verbose=0)
-    return model, history.history["val_both_right"]
-
-
-def train(name, seed):
-    """The CapsNet (two-hot margin loss, each digit rebuilt) or the matched CNN (a sigmoid per class)."""
+CODE['train'] = '''def train(name, seed):
+    """The CapsNet (two-hot margin loss, each digit rebuilt) or the matched CNN (a sigmoid per class),
+    trained by fit_on_pairs on the same batches to its best validation rate of both digits right."""
     keras.utils.set_random_seed(seed)
-    if name == "capsnet":
-        return fit_to_validation(build_overlap_capsnet(CAPSNET_CONFIG, 3, size=CANVAS), seed)
-    return fit_to_validation(cnn_for_pairs(DENSE_UNITS), seed, loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                             metrics=[BothRight()], labels_only=True)
-
-
-def scores_of(model, images, batch=500):
-    """Class scores [n, 10]: capsule lengths for the CapsNet, logits for the CNN."""
-    score = model.lengths if hasattr(model, "lengths") else model
-    return np.concatenate([np.asarray(score(images[i : i + batch])) for i in range(0, len(images), batch)])
+    model = (build_overlap_capsnet(CAPSNET_CONFIG, 3, size=CANVAS) if name == "capsnet"
+             else build_pair_cnn(CNN_WIDTHS, DENSE_UNITS, size=CANVAS))
+    curve = fit_on_pairs(model, train_pairs, val_pairs, seed, BATCH_SIZE, LEARNING_RATE, MAX_EPOCHS, PATIENCE)
+    return model, curve
 
 
 training_start = time.perf_counter()
@@ -137,7 +113,7 @@ for seed in SEEDS:
     for name in ("capsnet", "cnn"):
         start = time.perf_counter()
         models[(name, seed)], curves[(name, seed)] = train(name, seed)
-        scores = scores_of(models[(name, seed)], test_overlay)
+        scores = class_scores(models[(name, seed)], test_overlay)  # [pairs, 10]
         correct[name].append(multimnist.both_right_each(scores, test_labels))  # [pairs] booleans
         curve = curves[(name, seed)]
         print(f"{name:8s} seed {seed}: {len(curve)} epochs in {time.perf_counter() - start:3.0f} s, best epoch "
@@ -179,7 +155,7 @@ if SETTING == "quick" and not SMOKE:
     assert closer_to_own > 90, "decoded one capsule at a time, the CapsNet should pull most overlays apart"'''
 
 CODE['fig_segment'] = '''shown = np.arange(8)  # the first eight test pairs
-ranked = np.argsort(-scores_of(capsnet, test_overlay[shown]), axis=1)  # classes by capsule length
+ranked = np.argsort(-class_scores(capsnet, test_overlay[shown]), axis=1)  # classes by capsule length
 longest, second_longest = reconstructions(capsnet, test_overlay[shown], ranked[:, 0], ranked[:, 1])
 imagined, _ = reconstructions(capsnet, test_overlay[shown], ranked[:, 2], ranked[:, 2])
 
