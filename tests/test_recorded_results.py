@@ -27,8 +27,8 @@ def _script(name: str):
 
 
 def test_chapters_have_their_recorded_results():
-    assert [p.stem for p in RESULTS] == ["affine_comparison", "routing_variants"], \
-        "chapter 6 reads routing_variants.json and chapter 7 affine_comparison.json in capsnet_book/results/"
+    assert [p.stem for p in RESULTS] == ["affine_comparison", "multimnist_comparison", "routing_variants"], \
+        "chapter 6 reads routing_variants.json, chapter 7 affine_comparison.json and chapter 8 multimnist_comparison.json"
 
 
 def test_unpack_bits_round_trips_what_the_benchmark_packs():

@@ -26,6 +26,7 @@ from capsnet_book.capsnet import build_capsnet
 from capsnet_book.data import load_mnist
 from capsnet_book.notebook import glue
 from capsnet_book.overlapping import build_overlap_capsnet, build_pair_cnn, class_scores, fit_on_pairs, matching_dense_units
+from capsnet_book.recorded import recorded_results, unpack_bits
 from capsnet_book.stats import paired_bootstrap
 
 notebook.check_setting(SETTING)
@@ -307,3 +308,44 @@ print(f"W_ij: {n_primary:,} x {n_digits} matrices of {out_dim}x{in_dim} = {np.pr
 
 CODE['timing'] = '''chapter_seconds = glue("chapter_seconds", time.perf_counter() - chapter_start)
 print(f"chapter body ran in {chapter_seconds:.0f} s ({SETTING} setting; {training_seconds:.0f} s of it training)")'''
+
+CODE['recorded'] = '''recorded = recorded_results("multimnist_comparison")  # made by benchmarks/multimnist_comparison.py
+made, protocol, rec = recorded["provenance"], recorded["protocol"], recorded["results"]
+rec_correct = {name: unpack_bits(rec["models"][name]["both_right_bits"], tuple(rec["shape"]))  # [seeds, pairs]
+               for name in ("capsnet", "cnn")}
+again = paired_bootstrap(rec_correct["capsnet"], rec_correct["cnn"])  # the file's interval, recomputed here
+assert abs(again.low - rec["comparison"]["low"]) < 1e-9 and abs(again.high - rec["comparison"]["high"]) < 1e-9
+glue("rec_date", made["date"][:10])
+glue("rec_machine", made["machine"].split(",")[0])
+glue("rec_minutes", made["wall_seconds"] / 60)
+glue("rec_seeds", len(protocol["seeds"]))
+glue("rec_train_pairs", protocol["pairs"]["train"])
+glue("rec_test_pairs", protocol["pairs"]["test"])
+glue("rec_max_epochs", protocol["max_epochs"])
+
+
+def mean_sd(values, scale=100.0):
+    """'61.2 ± 1.3': mean and standard deviation over seeds."""
+    return f"{scale * np.mean(values):.1f} ± {scale * np.std(values, ddof=1):.1f}"
+
+
+models_rec = rec["models"]
+pd.DataFrame({
+    "both digits right (%)": [mean_sd(models_rec[m]["both_right_rate"]) for m in ("capsnet", "cnn")],
+    "epochs trained": [f"{np.mean(models_rec[m]['epochs']):.1f}" for m in ("capsnet", "cnn")],
+    "best epoch": [f"{np.mean(models_rec[m]['best_epoch']):.1f}" for m in ("capsnet", "cnn")],
+    "minutes per run": [f"{np.mean(models_rec[m]['train_seconds']) / 60:.1f}" for m in ("capsnet", "cnn")],
+}, index=["CapsNet", "CNN (matched)"])'''
+
+CODE['recorded_glue'] = '''comparison = rec["comparison"]
+glue("rec_both_capsnet", 100 * np.mean(models_rec["capsnet"]["both_right_rate"]))
+glue("rec_both_cnn", 100 * np.mean(models_rec["cnn"]["both_right_rate"]))
+glue("rec_diff", 100 * comparison["mean"])
+glue("rec_low", 100 * comparison["low"])
+glue("rec_high", 100 * comparison["high"])
+glue("rec_closer", 100 * np.mean(models_rec["capsnet"]["closer_to_own_rate"]))
+stopped = [e < protocol["max_epochs"] for m in ("capsnet", "cnn") for e in models_rec[m]["epochs"]]
+glue("rec_stopped", sum(stopped))
+glue("rec_runs", len(stopped))
+print(f"CapsNet - CNN, both digits right: {100 * comparison['mean']:+.1f} points, 95% interval "
+      f"[{100 * comparison['low']:+.1f}, {100 * comparison['high']:+.1f}]; {sum(stopped)} of {len(stopped)} runs stopped early")'''
