@@ -185,7 +185,7 @@ glue("fig_segment", fig, display=False)'''
 CODE['interval_asserts'] = '''if SETTING == "quick" and not SMOKE:  # margins measured in the quick setting, seeds 0-2
     for name, right in (("CapsNet", both_caps), ("CNN", both_cnn)):
         assert right.mean(axis=1).min() > 0.5, f"the {name} should name both digits of most pairs"
-    assert difference.low < 0, "in the quick setting nothing shows the CapsNet ahead"'''
+    assert difference.mean < 0, "in the quick setting the CapsNet is behind on average, as in the recorded protocol"'''
 
 CODE['sweeps'] = '''SWEEP_DIGITS = notebook.size(400, smoke=40)  # single test digits, each moved and turned step by step
 SHIFTS = np.arange(-4, 5)  # pixels, to the right
@@ -347,5 +347,11 @@ glue("rec_closer", 100 * np.mean(models_rec["capsnet"]["closer_to_own_rate"]))
 stopped = [e < protocol["max_epochs"] for m in ("capsnet", "cnn") for e in models_rec[m]["epochs"]]
 glue("rec_stopped", sum(stopped))
 glue("rec_runs", len(stopped))
+glue("rec_pairs_per_digit", 2 * protocol["pairs"]["train"] / protocol["digits"]["fit"])  # appearances per digit
 print(f"CapsNet - CNN, both digits right: {100 * comparison['mean']:+.1f} points, 95% interval "
       f"[{100 * comparison['low']:+.1f}, {100 * comparison['high']:+.1f}]; {sum(stopped)} of {len(stopped)} runs stopped early")'''
+
+CODE['recorded_asserts'] = '''# The recorded file holds the same numbers in every setting, so these hold in smoke runs too.
+assert comparison["high"] < 0, "trained to convergence on this data, the matched CNN names both digits more often"
+assert all(rate > 0.9 for rate in models_rec["capsnet"]["closer_to_own_rate"]), \\
+    "decoded one capsule at a time, the CapsNet pulls most overlays apart in every seed"'''
