@@ -53,6 +53,7 @@ def linear_readout(
     features_test: np.ndarray,
     target_test: np.ndarray,
     ridge: float = 1e-3,
+    standardise: bool = True,
 ) -> dict[str, float]:
     """Fit a ridge regression from features to a target and score it on held-out examples.
 
@@ -60,7 +61,7 @@ def linear_readout(
     target_test: [m] or [m, k] -> {"r2": float, "rmse": float}``.
 
     The features are standardised with the *training* mean and standard deviation (a feature
-    that is constant on the training set becomes 0), a bias is added and left unpenalised, and
+    that is constant on the training set becomes 0; with ``standardise=False`` only centred), a bias is added and left unpenalised, and
     the weights are the closed-form ridge solution ``w = (Z^T Z + ridge I)^-1 Z^T (y - mean(y))``
     on the standardised training features ``Z``.
 
@@ -70,6 +71,11 @@ def linear_readout(
         features_test: the representation of the held-out examples.
         target_test: their parameter(s), in the same layout as ``target_train``.
         ridge: the L2 penalty on the standardised weights, ``>= 0``.
+        standardise: divide each feature by its training standard deviation (the default). Pass
+            ``False`` to only centre them, for features such as ReLU units that are almost always 0
+            on the training set: scaled to unit variance, such a unit's rare activations on test
+            examples become huge and ruin the prediction, while unscaled the penalty keeps its
+            weight small.
 
     Returns:
         ``r2``: the coefficient of determination on the test set, ``1 - SS_res / SS_tot`` with
@@ -118,7 +124,7 @@ def linear_readout(
         raise ValueError(f"ridge must be >= 0, got {ridge}.")
 
     mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    std = np.where(std > 0, std, 1.0)  # a constant feature carries nothing; keep it at 0
+    std = np.where((std > 0) & standardise, std, 1.0)  # a constant feature carries nothing; keep it at 0
     z_train, z_test = (x_train - mean) / std, (x_test - mean) / std
     # With centred features the unpenalised bias is the training mean of the target.
     bias = y_train.mean(axis=0)

@@ -153,3 +153,17 @@ def test_bad_arguments_raise_clear_errors(call, message):
 def test_transform_sweep_needs_a_callable():
     with pytest.raises(TypeError, match=re.escape("transform must be a callable (images, value) -> images, got NoneType.")):
         R.transform_sweep(F, None, [1])
+
+
+def test_centring_only_keeps_a_rarely_active_unit_from_ruining_the_readout():
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=(400, 1))
+    rare = np.zeros((400, 1))
+    rare[:200] = 1e-4 * np.abs(rng.normal(size=(200, 1)))  # faint on the fitting rows
+    rare[300:] = 1.0  # and strong on some test rows, as a ReLU unit can be
+    features, target = np.hstack([signal, rare]), signal[:, 0] + 0.3 * rng.normal(size=400)
+    scaled = R.linear_readout(features[:200], target[:200], features[200:], target[200:], ridge=1e-2)["r2"]
+    centred = R.linear_readout(features[:200], target[:200], features[200:], target[200:], ridge=1e-2,
+                             standardise=False)["r2"]
+    assert centred > 0.8
+    assert scaled < centred - 0.1, "scaled to unit variance, the rare unit's test activations blow up"
