@@ -72,6 +72,16 @@ def _canvas_capsnet() -> keras.Model:
 
 # name -> (a built model that holds it, the input shape of one example). Every setting differs
 # from its default, so a setting that get_config forgets changes the loaded model.
+METRICS = {"BothRight": "both_right"}  # registered metrics, and the name they report under
+
+
+def _compiled_with_both_right() -> keras.Model:
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(10)])
+    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[overlapping.BothRight()])
+    return model
+
+
 EXAMPLES = {
     "PrimaryCapsules": (lambda: _wrap(capsules.PrimaryCapsules(4, 6, kernel_size=3, strides=1, padding="same"),
                                       (6, 6, 3)), (6, 6, 3)),
@@ -89,6 +99,8 @@ EXAMPLES = {
     "CanvasCapsNet": (_canvas_capsnet, (36, 36, 1)),
     "OverlapCapsNet": (lambda: overlapping.build_overlap_capsnet(capsnet.PRESETS["quick"], 2, size=36,
                                                                  reconstruction_weight=0.001), (36, 36, 1)),
+    # A metric: a two-label classifier compiled with it, so that loading must find it again.
+    "BothRight": (lambda: _compiled_with_both_right(), (3,)),
 }
 
 
@@ -117,6 +129,10 @@ def test_save_and_load_give_identical_outputs(name, tmp_path):
     loaded = keras.saving.load_model(path)
     assert type(loaded) is type(model)
     held = [type(layer).__name__ for layer in loaded._flatten_layers()]
+    if name in METRICS:  # a metric lives in the compile config: the loaded model must report it
+        labels = np.zeros((len(x), 10), "float32")
+        held += list(loaded.evaluate(x, labels, verbose=0, return_dict=True))
+        name = METRICS[name]
     assert name in held, f"the loaded model holds no {name}: {held}"
     after = _outputs(loaded, x)
     assert len(after) == len(before)
