@@ -27,8 +27,10 @@ def _script(name: str):
 
 
 def test_chapters_have_their_recorded_results():
-    assert [p.stem for p in RESULTS] == ["affine_comparison", "multimnist_comparison", "routing_variants"], \
-        "chapter 6 reads routing_variants.json, chapter 7 affine_comparison.json and chapter 8 multimnist_comparison.json"
+    assert [p.stem for p in RESULTS] == ["affine_comparison", "multimnist_comparison", "multimnist_models",
+                                         "routing_variants"], \
+        ("chapter 6 reads routing_variants.json, chapter 7 affine_comparison.json and chapter 8 "
+         "multimnist_comparison.json and the weights of multimnist_models.npz")
 
 
 def test_unpack_bits_round_trips_what_the_benchmark_packs():
@@ -71,3 +73,40 @@ def test_a_missing_or_broken_file_says_what_to_run(tmp_path, monkeypatch):
         recorded_results("broken")
     with pytest.raises(ValueError, match="has no provenance"):
         recorded_results("bare")
+
+
+def test_stored_models_fit_the_models_their_script_builds():
+    """Chapter 8's stored weights load into the models benchmarks/multimnist_models.py trains, and the
+    stored (float16) models give the recorded protocol's seed-0 outcome on nearly every test pair."""
+    from capsnet_book.stored_weights import load_stored_weights
+
+    script = _script("multimnist_models")
+    made = recorded_results("multimnist_models")
+    for name in ("capsnet", "cnn"):
+        load_stored_weights(script.protocol.build(name), "multimnist_models", name)
+        assert made["models"][name]["same_outcome_as_recorded"] > 0.99, name
+    assert made["protocol"]["weights_bytes"] < 3_000_000, "the stored weights should stay small"
+
+
+def test_stored_weights_say_what_is_wrong(tmp_path, monkeypatch):
+    import keras
+    import numpy as np
+
+    import capsnet_book.stored_weights as stored
+
+    fake_package = tmp_path / "capsnet_book"
+    (fake_package / "results").mkdir(parents=True)
+    np.savez(fake_package / "results" / "tiny.npz", **{"dense/000": np.ones((3, 2)), "dense/001": np.zeros(2)})
+    (fake_package / "results" / "broken.npz").write_bytes(b"not a zip archive")
+    monkeypatch.setattr(stored.resources, "files", lambda package: fake_package)
+    with pytest.raises(FileNotFoundError, match=r"run `python benchmarks/nothing_here.py`"):
+        stored.stored_weights("nothing_here", "dense")
+    with pytest.raises(ValueError, match="cannot be read"):
+        stored.stored_weights("broken", "dense")
+    with pytest.raises(KeyError, match=r"holds no model 'conv'; it holds \['dense'\]"):
+        stored.stored_weights("tiny", "conv")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    np.testing.assert_array_equal(stored.load_stored_weights(model, "tiny", "dense").get_weights()[0], np.ones((3, 2)))
+    wider = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"array 0 of 'dense' has shape \(3, 2\), the model's weight 0 has \(4, 2\)"):
+        stored.load_stored_weights(wider, "tiny", "dense")
