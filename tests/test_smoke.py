@@ -56,7 +56,8 @@ def test_ci_runs_the_tests_and_the_smoke_run_of_every_listed_chapter(tmp_path):
     stubs, log = tmp_path / "bin", tmp_path / "calls.log"
     stubs.mkdir()
     for name in ("bash", "chromium", "chromedriver", "apt-get", "python", "jupyter-book"):
-        (stubs / name).write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\n')
+        (stubs / name).write_text(f'#!/bin/sh\necho "{name} $*" >> "{log}"\n'
+                                  f'echo "{name} $* reuse=$BOOK_REUSE_BUILD" >> "{log}.env"\n')
         (stubs / name).chmod(0o755)
     result = subprocess.run(["/bin/bash", str(CI_RUN)], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}"})
@@ -64,6 +65,8 @@ def test_ci_runs_the_tests_and_the_smoke_run_of_every_listed_chapter(tmp_path):
     calls = [line.split()[1:] for line in log.read_text().splitlines() if line.startswith("bash ")]
     scripts = [call[0] for call in calls if call]
     assert "tools/test.sh" in scripts, f".ci/run should run the tests; it ran {scripts}"
+    # The tests reuse the book stage's execution of the chapters instead of running them again.
+    assert "bash tools/test.sh -ra reuse=1" in Path(f"{log}.env").read_text().splitlines()
     smoke = [call for call in calls if call and call[0] == "tools/smoke.sh"]
     assert smoke, f".ci/run should run the smoke stage; it ran {scripts}"
     # With no chapter named, tools/smoke.sh runs every chapter in SMOKE_CHAPTERS.

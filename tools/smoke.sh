@@ -22,6 +22,6 @@ for chapter in "${chapters[@]}"; do
   [ -e "${found[0]}" ] || { echo "smoke.sh: no chapter notebooks/en/${chapter}_*.ipynb" >&2; exit 2; }
   notebooks+=("${found[@]}")
 done
-export BOOK_SETTING="${BOOK_SETTING:-paper}" BOOK_SMOKE=1
+export BOOK_SETTING="${BOOK_SETTING:-paper}" BOOK_SMOKE=1 BOOK_REUSE_BUILD=0  # executes the chapters itself
 echo "Smoke run, $BOOK_SETTING setting: ${notebooks[*]}"
 bash tools/test.sh "${pytest_args[@]}" "${notebooks[@]}"
