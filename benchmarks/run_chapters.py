@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUDGET_CHAPTER_S = 75.0
 BUDGET_CELL_S = 40.0
 BUDGET_BOOK_S = 300.0
-REFERENCE_S_WHEN_SET = 4.0  # measured below; see book/en/_chapter_times.md
+REFERENCE_S_WHEN_SET = 3.7  # 2026-12-02, 2-core AMD EPYC: the mean of the two reference runs of --record
 
 REFERENCE_FIT = r"""
 import os, time
@@ -104,7 +104,7 @@ def record_tables(results: dict[str, dict], reference: float, setting: str, tota
     machine = f"{platform.machine()}, {os.cpu_count()}"
     day = time.strftime("%Y-%m-%d")
     texts = {
-        "ko": (f"`benchmarks/run_chapters.py`로 {day}에 잰 값입니다({setting} 설정, {machine}코어 CPU, "
+        "ko": (f"`benchmarks/run_chapters.py`로 {day}에 잰 값입니다({ {'quick': '빠른', 'paper': '논문'}[setting]} 설정, {machine}코어 CPU, "
                f"커널 시작 포함). 같은 실행에서 기준 작업(작은 CNN을 Keras로 학습, 스크립트 참조)이 "
                f"{reference:.1f}초 걸렸고, 「×기준」 열은 각 시간을 그 배수로 나타냅니다. 컴퓨터가 느린 날에는 "
                f"초는 늘어도 배수는 거의 그대로입니다.\n\n"
