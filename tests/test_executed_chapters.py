@@ -1,13 +1,15 @@
 """With BOOK_REUSE_BUILD=1, the chapters are checked through the book build's execution, not run again.
 
 The book build executes every chapter with ``allow_errors: false`` (a failing cell or assert fails
-the build) and writes each executed notebook to ``_build/jupyter_execute/``. CI builds the book
-first, then runs the tests with ``BOOK_REUSE_BUILD=1`` (see conftest.py): nbval then executes
+the build) and keeps each execution in its cache, ``_build/.jupyter_cache`` (jupyter-cache keys a
+record on the code cells, so the Korean and English editions of a chapter share one). CI builds the
+book first, then runs the tests with ``BOOK_REUSE_BUILD=1`` (see conftest.py): nbval then executes
 nothing, and this module checks that what the build executed is what the tests would have run.
-For every chapter in both languages, the executed copy must exist, hold today's code cells, have
-run every code cell without an error, and have been made with today's companion package and
-installed versions (the execution cache's fingerprint, tools/exec_cache.py). Without
-BOOK_REUSE_BUILD=1 these tests are skipped and nbval executes the chapters itself.
+For every chapter in both languages, the cache must hold an execution of today's code cells that
+ran every code cell without an error, made with today's companion package and installed versions
+(the cache's fingerprint, tools/exec_cache.py), and the build must have rendered the chapter
+(``_build/jupyter_execute/``). Without BOOK_REUSE_BUILD=1 these tests are skipped and nbval
+executes the chapters itself.
 """
 
 from __future__ import annotations
@@ -61,10 +63,19 @@ def test_the_build_ran_with_todays_package_and_versions():
 @reusing_the_build
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_the_build_executed_the_chapter_without_error(path):
-    executed_path = BUILD / "jupyter_execute" / path.relative_to(ROOT)
-    assert executed_path.exists(), f"{executed_path} is missing: build the book first (bash tools/build_book.sh)"
-    problems = problems_with_execution(nbformat.read(path, as_version=4), nbformat.read(executed_path, as_version=4))
-    assert not problems, f"{executed_path}: " + "; ".join(problems)
+    from jupyter_cache import get_cache
+
+    rendered = BUILD / "jupyter_execute" / path.relative_to(ROOT)
+    assert rendered.exists(), f"{rendered} is missing: build the book first (bash tools/build_book.sh)"
+    source = nbformat.read(path, as_version=4)
+    cache = get_cache(BUILD / ".jupyter_cache")
+    try:
+        record = cache.match_cache_notebook(source)
+    except KeyError:
+        pytest.fail(f"the execution cache holds no run of today's code of {path.relative_to(ROOT)}: "
+                    "the build is older than the chapter, or its execution failed (bash tools/build_book.sh)")
+    problems = problems_with_execution(source, cache.get_cache_bundle(record.pk).nb)
+    assert not problems, f"{path.relative_to(ROOT)} (cached run {record.pk}): " + "; ".join(problems)
 
 
 def _notebook(*cells: tuple[str, str]) -> nbformat.NotebookNode:
