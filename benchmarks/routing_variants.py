@@ -31,17 +31,14 @@ chapter 6 shows cannot silently drift from the code.
 from __future__ import annotations
 
 import argparse
-import datetime
-import hashlib
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from provenance import ROOT, harness_hash as _hash, provenance as _provenance  # noqa: E402
+
 RESULT = ROOT / "capsnet_book" / "results" / "routing_variants.json"  # ships with the package (Colab)
 # The code whose behaviour the numbers depend on; a change in any of them makes them stale.
 HARNESS = ["benchmarks/routing_variants.py", "capsnet_book/capsnet.py", "capsnet_book/capsules.py",
@@ -58,12 +55,8 @@ N_TRAIN, BATCH_SIZE, LEARNING_RATE, DECAY, MAX_SHIFT = 4000, 32, 2e-3, 0.9, 2
 
 
 def harness_hash() -> str:
-    """SHA-256 over the harness files' contents, in a fixed order."""
-    digest = hashlib.sha256()
-    for name in HARNESS:
-        digest.update(name.encode())
-        digest.update((ROOT / name).read_bytes())
-    return digest.hexdigest()
+    """SHA-256 of the code the numbers depend on (:data:`HARNESS`, see provenance.py)."""
+    return _hash(HARNESS)
 
 
 def _build(options: dict):
@@ -147,25 +140,8 @@ def summarise(runs: dict) -> dict:
 
 
 def provenance(argv: list[str], seconds: float) -> dict:
-    import keras
-    import numpy
-    import tensorflow
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", *HARNESS], cwd=ROOT,
-                                    capture_output=True, text=True).stdout.strip())
-    except OSError:
-        commit, dirty = "unknown", True
-    return {
-        "command": "python benchmarks/routing_variants.py " + " ".join(argv),
-        "commit": commit, "harness_uncommitted_changes": dirty, "harness_sha256": harness_hash(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": {"python": platform.python_version(), "tensorflow": tensorflow.__version__,
-                     "keras": keras.__version__, "numpy": numpy.__version__},
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}",
-        "wall_seconds": round(seconds, 1),
-    }
+    """The provenance block of the result file (provenance.py, shared by every benchmark)."""
+    return _provenance(Path(__file__).name, argv, HARNESS, seconds)
 
 
 def main(argv: list[str]) -> int:

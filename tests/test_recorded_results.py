@@ -122,3 +122,39 @@ def test_stored_weights_say_what_is_wrong(tmp_path, monkeypatch):
     wider = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match=r"array 0 of 'dense' has shape \(3, 2\), the model's weight 0 has \(4, 2\)"):
         stored.load_stored_weights(wider, "tiny", "dense")
+
+
+def _harness_copy(tmp_path, name: str) -> tuple[list[str], Path]:
+    """A copy of one benchmark's harness files under tmp_path, to edit without touching the repository."""
+    harness = _script(name).HARNESS
+    for file in harness:
+        (tmp_path / file).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / file).write_bytes((ROOT / file).read_bytes())
+    return harness, tmp_path
+
+
+def test_a_docstring_or_comment_edit_leaves_a_recorded_run_current(tmp_path):
+    provenance = _script("provenance")
+    harness, root = _harness_copy(tmp_path, "routing_variants")
+    before = provenance.harness_hash(harness, root)
+    assert before == provenance.harness_hash(harness, ROOT), "the copy hashes like the repository"
+    capsules = root / "capsnet_book" / "capsules.py"
+    text = capsules.read_text(encoding="utf-8")
+    edited = text.replace('"""', '"""A new first line of the module docstring.\n\n', 1)
+    edited = edited.replace("coupling = ops.softmax(logits, axis=1)  # over the output capsules j",
+                            "coupling = ops.softmax(logits, axis=1)  # a reworded comment", 1)
+    assert edited != text
+    capsules.write_text(edited + "\n# a trailing comment\n", encoding="utf-8")
+    assert provenance.harness_hash(harness, root) == before
+
+
+def test_a_change_in_the_routing_computation_makes_a_recorded_run_stale(tmp_path):
+    provenance = _script("provenance")
+    harness, root = _harness_copy(tmp_path, "routing_variants")
+    before = provenance.harness_hash(harness, root)
+    capsules = root / "capsnet_book" / "capsules.py"
+    text = capsules.read_text(encoding="utf-8")
+    line = "coupling = ops.softmax(logits, axis=1)"
+    assert line in text, "the routing softmax this test edits has moved: update the test"
+    capsules.write_text(text.replace(line, "coupling = ops.softmax(logits, axis=2)", 1), encoding="utf-8")
+    assert provenance.harness_hash(harness, root) != before
