@@ -10,6 +10,9 @@ page is drawn with the Korean web font shipped with the site, as Chromium report
 pages (intro, instructor, glossary, search results) and for every SVG figure with Korean text.
 Then saves screenshots under ``_build/screenshots/`` for a person to look at. (The internal
 link check needs no browser: tests/test_site_links.py.)
+
+And the browser log of every page of the site, opened as on a first visit: no error, no warning,
+no failed request (the server's answers are kept too), and the site's own icon.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import functools
 import http.server
 import shutil
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -53,9 +57,16 @@ def base_url(site):
     server.shutdown()
 
 
+# (path, status) of each request the site's server answered, kept for the browser-log test.
+SERVED: list[tuple[str, int]] = []
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+    def log_request(self, code="-", size="-"):
+        SERVED.append((self.path, int(code) if code != "-" else 0))  # code: an int or HTTPStatus
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +86,9 @@ def _open(browser, url: str) -> None:
 
     font_errors_in_log(browser)  # drain what earlier pages logged
     browser.get(url)
+    # The site's index.html only redirects (<meta http-equiv="Refresh">): wait for the page it opens.
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+        "return !document.querySelector('meta[http-equiv=\"Refresh\" i]')"))
     WebDriverWait(browser, 30).until(lambda d: d.execute_script(
         "return document.readyState === 'complete' && document.fonts.status === 'loaded'"
         " && Array.from(document.images).every(i => i.complete)"
@@ -206,3 +220,68 @@ def test_search_finds_chapters_in_both_languages(browser, base_url, query, lang)
     # Result titles and snippets are filled in by script after the page loaded.
     WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.fonts.status === 'loaded'"))
     _assert_hangul_drawn_with_shipped_font(browser)
+
+
+# What the browser log may hold: INFO and DEBUG lines (the theme's "[PST]: ..." notes). A WARNING
+# or SEVERE entry is a problem: an uncaught error, a console.error or console.warn, a resource that
+# failed to load.
+LOG_PROBLEM_LEVELS = {"WARNING", "SEVERE"}
+SEARCHES = ["search.html?q=capsule", "search.html?q=합성곱"]
+
+_ICON = """
+const done = arguments[arguments.length - 1];
+const link = document.querySelector('link[rel~="icon"]');
+if (!link) { done(null); return; }
+fetch(link.href).then(r => done([link.href, r.status, r.headers.get('content-type') || '']),
+                      e => done([link.href, 0, String(e)]));
+"""
+
+
+def site_pages(site: Path) -> list[str]:
+    """Every HTML page of the site (not the copies under _static or _sources), and two searches."""
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                   if not {"_static", "_sources"} & set(p.relative_to(site).parts))
+    return pages + SEARCHES
+
+
+def _browser_log_problems(browser, base_url: str, page: str) -> list[str]:
+    """Open ``page`` as a first-time visitor would; what its browser log and requests got wrong."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get_log("browser")  # drain what earlier pages logged
+    # No stored colour mode, as on a first visit (the theme's "invalid theme mode" showed then).
+    browser.execute_cdp_cmd("Storage.clearDataForOrigin",
+                            {"origin": base_url.rstrip("/"), "storageTypes": "local_storage,session_storage"})
+    SERVED.clear()
+    _open(browser, urljoin(base_url, page))
+    if "?q=" in page:  # the results are filled in after the load event
+        WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+            "return document.querySelectorAll('#search-results li').length > 0"
+            " || /no documents|did not match/i.test(document.body.innerText)"))
+    time.sleep(0.5)  # what scripts that run after the load event log
+    problems = [f"browser log {e['level']}: {e['message']}" for e in browser.get_log("browser")
+                if e["level"] in LOG_PROBLEM_LEVELS]
+    problems += [f"request {path} answered {status}" for path, status in SERVED if status >= 400]
+    SERVED.clear()
+    icon = browser.execute_async_script(_ICON)
+    expected = Path(CONFIG["html"]["favicon"]).name if CONFIG.get("html", {}).get("favicon") else "(html.favicon)"
+    if icon is None:
+        problems.append("the page declares no icon (<link rel=\"icon\">): browsers ask for /favicon.ico")
+    else:
+        href, status, kind = icon
+        if status != 200 or not kind.startswith("image/") or not href.endswith(f"/_static/{expected}"):
+            problems.append(f"icon {href} answered {status} ({kind}); expected the site's {expected}")
+    return problems
+
+
+def test_every_page_has_a_clean_browser_log(browser, base_url, site):
+    """Every page (chapters, pages, index, search) logs no error or warning and loads everything."""
+    pages = site_pages(site)
+    assert len(pages) >= 2 * len(CHAPTERS) + len(OTHER_PAGES), f"fewer pages than expected: {pages}"
+    problems = {page: found for page in pages if (found := _browser_log_problems(browser, base_url, page))}
+    time.sleep(1.0)  # a late request of the last page (an icon) is answered by now
+    late = [f"request {path} answered {status}" for path, status in SERVED if status >= 400]
+    if late:
+        problems.setdefault(pages[-1], []).extend(late)
+    report = "\n".join(f"{page}:\n  " + "\n  ".join(found) for page, found in problems.items())
+    assert not problems, f"{len(problems)} of {len(pages)} pages have problems in the browser log:\n{report}"

@@ -12,6 +12,8 @@
   word is also indexed by its prefixes, and a search for 합성곱 finds them all.
 - MathJax 3 is served from the site itself (``_static/mathjax``), copied from the
   ``django-static-mathjax`` package on PyPI, so the math is typeset offline too.
+- A clean browser log: no inline script written twice on a page (``page_scripts.py``); the theme's
+  colour mode and the site's icon are set in ``_config.yml`` (``html_context``, ``html.favicon``).
 """
 
 from __future__ import annotations
@@ -134,6 +136,7 @@ def setup(app: Sphinx) -> dict:
     register_round_author_year()
     app.add_search_language(SearchEnglishAndKorean)
     app.setup_extension("edition_labels")  # Korean labels, numbers from 1 in each chapter
+    app.setup_extension("page_scripts")  # each inline script once per page (sphinx-thebe's twice threw)
     app.connect("config-inited", _use_local_mathjax)
     app.connect("html-page-context", _set_language)
     app.connect("builder-inited", _restore_figures)
