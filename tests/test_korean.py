@@ -11,6 +11,10 @@ The rules come from shared/TERMS_ko.md (the one Korean word per concept and the 
 is one parametrised test per file, and its message gives file, cell, the snippet and the right word.
 Each check is demonstrated on a sample that breaks it (test_*_catches_*), and on correct Korean
 that looks close to a violation (so the refinements below stay honest).
+
+Besides the term variants, two checks read what the stripping removes: a citation written by hand
+("Sabour 외(2017)") next to a {cite:p} of the same work renders it twice, and English words in the
+``\\text{}`` of Korean math ("\\text{for every } g") are English prose in disguise.
 """
 
 from __future__ import annotations
@@ -114,6 +118,26 @@ def _geometric_translation(text: str, m: re.Match) -> bool:
     return not any(w in _sentence(text, m.start(), m.end()) for w in LANGUAGE)
 
 
+# 날카로운 (날카롭게) is the wrong word for sharp routing or coupling (TERMS_ko.md: 뚜렷한); elsewhere
+# ("날카로운 경계") it may stand. It is banned when its sentence is about routing.
+ROUTING = ("라우팅", "결합", "로짓", "합의", "소프트맥스")
+
+
+def _routing_sense(text: str, m: re.Match) -> bool:
+    return any(w in _sentence(text, m.start(), m.end()) for w in ROUTING)
+
+
+def cited_surnames(bib: Path) -> list[str]:
+    """Every author's surname in the book's bibliography (for "Sabour 등", written by hand)."""
+    names = set()
+    for authors in re.findall(r"author\s*=\s*\{(.*)\},?\s*$", bib.read_text(encoding="utf-8"), re.M):
+        names.update(a.split(",")[0].strip().strip("{}") for a in authors.split(" and "))
+    return sorted(n for n in names if re.fullmatch(r"[A-Z][A-Za-z-]+", n))
+
+
+CITED_SURNAMES = cited_surnames(ROOT / "book" / "references.bib")
+
+
 @dataclass(frozen=True)
 class Variant:
     pattern: str
@@ -143,6 +167,33 @@ VARIANTS = [
     Variant(r"(?<!포즈\()(?<![" + HANGUL + r"])자세(?![히한하])", "포즈 (gloss once as 포즈(자세, pose))"),
     # 수용장 only in the gloss 수용 영역(수용장, ...) or as an explicit "also called" note.
     Variant(r"(?<!수용 영역\()수용장(?!이라고도)", "수용 영역 (gloss once as 수용 영역(수용장, receptive field))"),
+    # The term decisions of issue 22 (TERMS_ko.md: plain, clean, sharp, affine change, toy, et al.,
+    # Procedure 1, difference map, we, fit, sizes) and the calques it named.
+    # 보통 before a model reads as "usually"; 보통 as an adverb (보통 작습니다) is right.
+    Variant(r"보통의?\s?(?:CNN|합성곱|신경망|네트워크|쌍둥이|뉴런|인코더|기본 캡슐|캡슐)",
+            "일반 CNN, 일반 쌍둥이(대조군), 일반적인 …, 전형적인 … (보통 reads as 'usually')"),
+    Variant(r"평범", "일반 CNN, 일반 쌍둥이(대조군) (평범한 connotes mediocre)"),
+    Variant(r"기준\s?(?:\([^)]*\)\s?)?CNN", "일반 CNN (the book's baseline) / 논문이 비교한 CNN (the paper's)"),
+    Variant(r"깨끗", "원본 이미지, 원본 테스트 세트 (gloss once as 원본(변환하지 않은) 이미지)"),
+    Variant(r"단호", "뚜렷한 라우팅, 뚜렷하게 (단호한 personifies)"),
+    Variant(r"날카(?:로|롭)", "뚜렷한, 뚜렷하게 (beside routing and coupling)", _routing_sense),
+    Variant(r"아핀\s?변화", "아핀 변환"),
+    Variant(r"(?:차이|오차)\s?지도", "차이 맵, 오차 맵 (맵 as in 특성 맵)"),
+    # smallNORB's photographs of toys are toys; a toy example is an 예제.
+    Variant(r"장난감(?!\s?(?:사진|모형|인형))", "예제 (예제 캡슐)"),
+    Variant(r"(?<![A-Za-z])(?:" + "|".join(CITED_SURNAMES) + r")(?:(?:와|과) [A-Z][A-Za-z-]+)? 등(?=[은이의과와에도(\s]|$)",
+            "외: \"Sabour 외(2017)\" (never 등)"),
+    Variant(r"(?<!\()Procedure\s?1", "절차 1 (gloss once as 논문의 절차 1(Procedure 1))"),
+    Variant(rf"(?<![{HANGUL}])우리\s?(?:는|가)(?![{HANGUL}])", "이 책에서는 / a sentence without a subject (not 우리 as subject)"),
+    Variant(r"Setup\s?셀", "준비 셀 (no English in Korean prose)"),
+    Variant(r"CPU\s?cores?|(?<![A-Za-z])cores?(?![A-Za-z])", "2코어 CPU (no English in Korean prose)"),
+    Variant(r"빠른\s?크기", "작은 크기(`quick`); 빠른 설정 is the setting"),
+    Variant(r"MNIST\s?너머", "MNIST 밖의 결과, 그 밖의 결과 (calque of 'beyond MNIST')"),
+    Variant(r"공정하게\s?말하면", "다만 … (calque of 'to be fair')"),
+    Variant(r"어떻게\s?비교됩니까", "비교하면 어떻습니까? (calque of 'how do they compare')"),
+    Variant(rf"(?<![{HANGUL}])행동(?:하|할|한|합|해)", "결과가 … 비슷합니다 (calque of 'behave')"),
+    Variant(r"함수를(?:\s[^\s.]+){0,2}\s?맞추|맞추는\s?(?:동안|세트)", "학습시키다, 적합하다 (fit; 맞추다 is 'match')"),
+    Variant(r"(?<![A-Za-z0-9_.])\d+x\d+(?![A-Za-z0-9_])", "× in sizes: 6×6, 40×40 (not x)"),
 ]
 
 
@@ -150,6 +201,8 @@ def variant_problems(items: list[Piece]) -> list[str]:
     found = []
     for piece in items:
         text = prose.clean_inline(piece.unit.text)
+        if not re.search(f"[{HANGUL}]", text):
+            continue  # an English unit (book/index.md's English half): the Latin patterns are for Korean prose
         for variant in VARIANTS:
             for m in re.finditer(variant.pattern, text):
                 if variant.applies is None or variant.applies(text, m):
@@ -162,6 +215,74 @@ def variant_problems(items: list[Piece]) -> list[str]:
 def test_no_banned_term_variants(path):
     problems = variant_problems(pieces(path))
     assert not problems, f"{_id(path)}: term variants TERMS_ko.md rules out:\n  " + "\n  ".join(problems)
+
+
+# --------------------------------------------------------------------------------------------
+# a2. A citation written twice. TERMS_ko.md: "Sabour 외(2017)", written by hand or by {cite:t}, not
+# both. A hand-written author and year (Sabour 외(2017), Azulay와 Weiss(2019), (Sabour 외, 2017))
+# in the same paragraph or list item as a {cite:p} of that work renders the citation twice:
+# "Sabour 외(2017)는 … (Sabour et al., 2017)". Read on the raw unit, where the roles still stand; the
+# work is the same when its key (sabour2017dynamic) starts with the surname and holds the year.
+
+HAND_CITATION = re.compile(r"([A-Z][A-Za-z-]+)(?:(?:와|과) [A-Z][A-Za-z-]+| 외)?(?:\s?\(|, )(\d{4})\)")
+CITE_P = re.compile(r"\{cite:p\}`([^`]*)`")
+
+
+def double_citation_problems(items: list[Piece]) -> list[str]:
+    found = []
+    for piece in items:
+        text = re.sub(r"\s+", " ", piece.unit.text)
+        keys = [k.strip() for m in CITE_P.finditer(text) for k in m.group(1).split(",")]
+        for m in HAND_CITATION.finditer(text):
+            surname, year = m.group(1).lower(), m.group(2)
+            same = [k for k in keys if k.lower().startswith(surname) and year in k]
+            if same:
+                found.append(f"{piece.where}: {_snippet(text, m.start(), m.end())!r}: {m.group(0)!r} by hand and "
+                             f"{{cite:p}}`{same[0]}` -> keep the role, drop the hand-written year "
+                             "(or write the sentence without the name)")
+    return found
+
+
+@pytest.mark.parametrize("path", korean_files(), ids=_id)
+def test_no_citation_written_twice(path):
+    problems = double_citation_problems(pieces(path))
+    assert not problems, f"{_id(path)}: citations that render twice:\n  " + "\n  ".join(problems)
+
+
+# --------------------------------------------------------------------------------------------
+# a3. No English words inside the \\text{} of Korean math ("\\text{for every } g" on a Korean
+# page; TERMS_ko.md: no English left in Korean prose). The prose checks never see math, so this
+# one reads the raw markdown. Allowed: the short names mathematics writes in Latin letters on any
+# page (max, min, id, in, out, mod) and function names the page defines (shift, softmax, squash).
+
+MATH_NAMES = {"max", "min", "id", "in", "out", "mod", "shift", "softmax", "squash", "argmax", "sign"}
+MATH_TEXT = re.compile(r"\\text\{([^{}]*)\}")
+
+
+def raw_markdown(path: Path) -> list[tuple[str, str]]:
+    """(where, markdown) of the Korean markdown a reader sees: notebook markdown cells, or the page."""
+    if path.suffix == ".ipynb":
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        return [(f"cell {i}", _cell_source(c)) for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown"]
+    if path.suffix == ".md":
+        return [("page", path.read_text(encoding="utf-8"))]
+    return []
+
+
+def math_english_problems(items: list[tuple[str, str]]) -> list[str]:
+    found = []
+    for where, markdown in items:
+        for m in MATH_TEXT.finditer(markdown):
+            words = [w for w in re.findall(r"[A-Za-z]{2,}", m.group(1)) if w.lower() not in MATH_NAMES]
+            if words:
+                found.append(f"{where}: {m.group(0)!r}: English {words} in Korean math -> Korean words: \\text{{모든 }} g\\text{{에 대해}}, \\text{{픽셀}}")
+    return found
+
+
+@pytest.mark.parametrize("path", korean_files(), ids=_id)
+def test_no_english_words_in_korean_math(path):
+    problems = math_english_problems(raw_markdown(path))
+    assert not problems, f"{_id(path)}: English inside \\text{{}} of Korean math:\n  " + "\n  ".join(problems)
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,6 +520,14 @@ def _pieces(markdown: str) -> list[Piece]:
     "\"같은 가중치\" CNN은 넓습니다.", "디코더가 기울기를 받지 않습니다.", "라우팅 안의 기울기를 봅니다.",
     "이미지의 번역에 대해 등변입니다.", "상호 상관을 계산합니다.", "앨리어싱이 생깁니다.",
     "전체의 자세를 예측합니다.", "수용장이 넓어집니다.",
+    "보통 CNN은 87%입니다.", "보통의 합성곱 층입니다.", "평범한 쌍둥이와 비교합니다.", "기준 CNN의 정확도입니다.",
+    "기준(baseline) CNN을 학습합니다.", "깨끗한 테스트 세트입니다.", "라우팅이 단호합니다.",
+    "결합을 날카롭게 하는 라우팅입니다.", "아핀 변화에 강건합니다.", "차이 지도를 봅니다.", "오차 지도입니다.",
+    "장난감 캡슐을 만듭니다.", "Sabour 등은 제안합니다.", "Sabour 등(2017)의 라우팅입니다.", "Azulay와 Weiss 등이 보였습니다.",
+    "Procedure 1을 구현합니다.", "## Procedure 1: 합의", "우리는 4,000개를 씁니다.", "규칙은 우리가 정했습니다.",
+    "Setup 셀에서 바꿉니다.", "2 CPU cores에서 1분입니다.", "논문 크기와 빠른 크기를 놓습니다.", "**논문, MNIST 너머**: 79%입니다.",
+    "공정하게 말하면 논증입니다.", "두 모델은 어떻게 비교됩니까?", "세로 이동도 비슷하게 행동합니다.",
+    "판독 함수를 맞추고 시험합니다.", "선형 함수를 일부 예제로 맞추고 시험합니다.", "맞추는 세트에서 0입니다.", "40x40 캔버스입니다.", "2x2 최대 풀링입니다.",
 ])
 def test_variant_check_catches_each_banned_word(bad):
     assert variant_problems(_pieces(bad)), bad
@@ -410,6 +539,13 @@ def test_variant_check_catches_each_banned_word(bad):
     "수용장이라고도 합니다.", "숫자의 기울기와 굵기를 따라갑니다.", "오른쪽(로그 축): 0 근처에서는 기울기 2입니다.",
     "이 책의 기술 용어와 그 한국어 번역입니다.", "완전 연결 층 128입니다.", "결합의 세기가 커집니다.",
     "파라미터 수를 맞춘 CNN은 넓습니다.", "같은 가중치를 모든 위치에서 씁니다.",
+    "블러 풀링과의 차이는 보통 작습니다.", "한 부분은 보통 한 전체에만 속합니다.", "일반 CNN과 일반 쌍둥이(대조군)입니다.",
+    "기준 작업의 배수입니다.", "원본(변환하지 않은) 이미지입니다.", "라우팅이 뚜렷합니다.", "날카로운 경계가 생깁니다.",
+    "아핀 변환에 강건합니다.", "차이 맵을 봅니다.", "여러 시점에서 찍은 장난감 사진인 smallNORB입니다.", "예제 캡슐입니다.",
+    "Sabour 외(2017)의 라우팅입니다.", "합성곱, 풀링 등은 층입니다.", "논문의 절차 1(Procedure 1)을 구현합니다.",
+    "이 책은 4,000개를 씁니다.", "우리말로 씁니다.", "준비 셀에서 바꿉니다.", "2코어 CPU에서 1분입니다.",
+    "작은 크기(`quick`)입니다.", "캡슐의 16개 값에 맞추어 판독합니다.", "40×40 캔버스입니다.", "`x_train`은 28×28입니다.",
+    "| The paper's Procedure 1 on a 40x40 canvas, 2 CPU cores. |",
 ])
 def test_variant_check_leaves_correct_korean_alone(good):
     assert not variant_problems(_pieces(good)), good
@@ -453,6 +589,33 @@ def test_particle_check_catches_a_particle_after_a_value(bad):
 ])
 def test_particle_check_leaves_values_without_particles_alone(good):
     assert not particle_problems(_pieces(good)), good
+
+
+@pytest.mark.parametrize("bad", [
+    "Sabour 외(2017)의 CapsNet은 얕습니다 {cite:p}`sabour2017dynamic`.",
+    "Hinton 외(2011)에 따르면 그렇습니다. 파라미터도 변해야 합니다 {cite:p}`hinton2011transforming`.",
+    "Azulay와 Weiss(2019)는 보였습니다 {cite:p}`azulay2019why`.",
+    "- 겹친 숫자입니다(Sabour 외, 2017) {cite:p}`sabour2017dynamic`.",
+    "Sabour 외(2017)는 그렇게 봅니다 {cite:p}`hinton2011transforming,sabour2017dynamic`.",
+])
+def test_double_citation_check_catches_a_hand_written_year_beside_the_role(bad):
+    assert double_citation_problems(_pieces(bad)), bad
+
+
+@pytest.mark.parametrize("good", [
+    "Sabour 외(2017)의 CapsNet 구조를 봅니다.", "Sabour 외는 캡슐을 정의합니다 {cite:p}`sabour2017dynamic`.",
+    "CapsNet은 얕습니다 {cite:p}`sabour2017dynamic`.", "Hinton 외(2011)는 캡슐을 제안합니다 {cite:p}`sabour2017dynamic`.",
+    "{cite:t}`sabour2017dynamic` 논문의 CapsNet입니다.",
+])
+def test_double_citation_check_leaves_single_citations_alone(good):
+    assert not double_citation_problems(_pieces(good)), good
+
+
+def test_math_check_catches_english_in_korean_math_but_not_math_names():
+    assert math_english_problems([("cell 1", "$$\\Phi(f) \\quad \\text{for every } g.$$")])
+    assert math_english_problems([("cell 1", "$\\sum_{\\text{pixels}} x$")])
+    assert not math_english_problems([("cell 1", "$$\\Phi(f) \\quad \\text{모든 } g\\text{에 대해}.$$")])
+    assert not math_english_problems([("cell 1", "$\\rho_{\\text{in}} = \\text{id}$, $P(\\text{shift}(x))$")])
 
 
 def _units(*texts: str) -> list[tuple[str, int, str]]:
