@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's capsnet_book, not an installed 
 RESULT = ROOT / "capsnet_book" / "results" / "affine_comparison.json"
 HARNESS = ["benchmarks/affine_comparison.py", "benchmarks/provenance.py"] + [
     f"capsnet_book/{name}.py" for name in (
-        "compare", "comparison_models", "transformed_sets", "stroke_digits", "scoring", "stats", "costs",
+        "compare", "comparison_models", "datasets", "training", "evaluate", "multimnist", "transformed_sets", "stroke_digits", "scoring", "stats", "costs",
         "capsnet", "capsules", "cnn", "group_conv", "transforms", "data")
 ]
 MODELS = ["capsnet", "capsnet_r1", "capsnet_scale10", "capsnet_through", "cnn_matched", "cnn_blurpool",
@@ -89,24 +89,26 @@ def pack(correct) -> str:
 
 
 def load_data(seed: int = 0) -> dict:
-    from capsnet_book import compare, transforms
+    from capsnet_book import transforms
     from capsnet_book.data import load_mnist
+    from capsnet_book.transformed_sets import make_test_sets
     from capsnet_book.stroke_digits import stroke_digit_pairs
 
     (x_train, y_train), (x_test, y_test) = load_mnist("sample")
     intact, rearranged, stroke_labels = stroke_digit_pairs(N_STROKE_PAIRS, seed=seed + 7)
-    test_sets = compare.make_test_sets(x_test, seed=seed, angles=ANGLES)
+    test_sets = make_test_sets(x_test, seed=seed, angles=ANGLES)
     test_sets.update({"strokes": intact, "strokes_rearranged": rearranged})
     return {"x_train": transforms.pad_to_canvas(x_train, 40), "y_train": y_train, "test_sets": test_sets,
             "labels": {**{k: y_test for k in test_sets}, "strokes": stroke_labels, "strokes_rearranged": stroke_labels}}
 
 
 def cost_rows(setting) -> dict:
-    from capsnet_book import compare, costs
+    from capsnet_book import costs
+    from capsnet_book.models import build_model
 
     rows = {}
     for name in MODELS:
-        model = compare.build_model(name, setting)
+        model = build_model(name, setting)
         rows[name] = {"inference_parameters": costs.inference_parameters(model),
                       "all_parameters": int(model.count_params()),
                       "flops_per_image": costs.flops_per_image(model, (40, 40, 1))}

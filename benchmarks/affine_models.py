@@ -44,6 +44,7 @@ def main(argv: list[str]) -> int:
     import numpy as np
 
     from capsnet_book import compare, transforms
+    from capsnet_book.datasets import split_validation
     from capsnet_book.recorded import recorded_results, unpack_bits
 
     start = time.perf_counter()
@@ -52,7 +53,7 @@ def main(argv: list[str]) -> int:
     setting = protocol.protocol_setting(recorded["protocol"]["max_epochs"])
     data = protocol.load_data()
     # The validation split and its fixed placements, as compare.run_experiment draws them for seed 0.
-    x_fit, y_fit, x_val, y_val = compare.split_validation(data["x_train"], data["y_train"],
+    x_fit, y_fit, x_val, y_val = split_validation(data["x_train"], data["y_train"],
                                                           setting.validation_fraction, SEED)
     rng = np.random.default_rng(SEED + 100)
     x_val = transforms.translate(x_val, *rng.integers(-setting.max_shift, setting.max_shift + 1, size=(2, len(x_val))))

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's capsnet_book, not an installed 
 RESULT = ROOT / "capsnet_book" / "results" / "multimnist_comparison.json"
 HARNESS = ["benchmarks/multimnist_comparison.py", "benchmarks/provenance.py"] + [
     f"capsnet_book/{name}.py" for name in (
-        "overlapping", "multimnist", "comparison_models", "capsnet", "capsules", "cnn", "costs", "stats",
+        "overlapping", "multimnist", "comparison_models", "datasets", "training", "evaluate", "capsnet", "capsules", "cnn", "costs", "stats",
         "transforms", "data", "recorded")
 ]
 CANVAS, MAX_SHIFT = 36, 4
@@ -58,7 +58,7 @@ def harness_hash() -> str:
 
 def make_data(n_train: int, n_val: int, n_test: int) -> dict:
     """Training, validation and test pairs from the sample's digits, deterministically."""
-    from capsnet_book.compare import split_validation
+    from capsnet_book.datasets import split_validation
     from capsnet_book.data import load_mnist
     from capsnet_book.multimnist import make_pairs
 
@@ -112,7 +112,8 @@ def run(seeds: list[int], data: dict, max_epochs: int, patience: int, learning_r
 
     from capsnet_book.costs import inference_parameters
     from capsnet_book.multimnist import both_right_each
-    from capsnet_book.overlapping import class_scores, fit_on_pairs
+    from capsnet_book.evaluate import class_scores
+    from capsnet_book.overlapping import fit_on_pairs
 
     results = {name: {"curves": [], "seconds": [], "both_right": [], "closer_to_own": []} for name in MODELS}
     for seed in seeds:

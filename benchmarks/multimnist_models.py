@@ -47,7 +47,8 @@ def main(argv: list[str]) -> int:
     import numpy as np
 
     from capsnet_book.multimnist import both_right_each
-    from capsnet_book.overlapping import class_scores, fit_on_pairs
+    from capsnet_book.evaluate import class_scores
+    from capsnet_book.overlapping import fit_on_pairs
     from capsnet_book.recorded import recorded_results, unpack_bits
 
     start = time.perf_counter()

@@ -8,16 +8,17 @@
 ``build_capsnet_trunk(preset)`` is the same convolutions with no capsule parts (a dense
 softmax on top), the reference point of the throughput benchmark. ``capsnet_loss`` is the
 paper's training objective: margin loss plus 0.0005 times the summed squared reconstruction
-error. ``random_shift`` is the paper's augmentation (shifts of up to 2 pixels), and
-:class:`ShiftedDigits` feeds ``fit`` with it, a new shift of every digit each epoch.
+error.
 
-Training is Keras' own ``fit``: :class:`CapsNet` overrides ``train_step`` and ``test_step``
-(the loss needs the images and the labels inside the model's call), so callbacks, validation
-data and early stopping work as for any Keras model::
+Training is Keras' own ``fit`` (through :func:`capsnet_book.training.fit`): :class:`CapsNet`
+defines the book's one ``train_step`` and ``test_step``, which call its :meth:`~CapsNet.objective`
+(the loss needs the images and the labels inside the model's call), so callbacks, validation data
+and early stopping work as for any Keras model. A model family with another objective (chapter 8's
+:class:`~capsnet_book.overlapping.OverlapCapsNet`) overrides ``objective`` and ``score_metrics``
+only::
 
     model = build_capsnet("quick")
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    model.fit(ShiftedDigits(x, y, batch_size=32, max_shift=2, seed=0), epochs=10)
+    fit(model, ShiftedDigits(x, y, batch_size=32, max_shift=2, seed=0), Schedule(learning_rate=1e-3, epochs=10))
 """
 
 from __future__ import annotations
@@ -37,27 +38,24 @@ from capsnet_book.capsules import (
     RoutedCapsules,
     margin_loss,
 )
-from capsnet_book.transforms import translate
 
 __all__ = [
     "PRESETS",
     "RECONSTRUCTION_WEIGHT",
     "CapsNet",
     "CapsNetConfig",
-    "ShiftedDigits",
     "build_capsnet",
     "build_capsnet_trunk",
     "capsnet_loss",
-    "random_shift",
 ]
 
 RECONSTRUCTION_WEIGHT = 0.0005  # the paper scales the summed squared error down by this much
 IMAGE_SHAPE = (28, 28, 1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CapsNetConfig:
-    """The sizes of a CapsNet (the paper's values in the ``paper`` preset)."""
+    """The sizes of a CapsNet (the paper's values in the ``paper`` preset), given by keyword."""
 
     conv_filters: int
     conv_kernel: int
@@ -72,9 +70,11 @@ class CapsNetConfig:
 
 PRESETS: dict[str, CapsNetConfig] = {
     # Sabour et al. (2017), section 4: 256@9x9, 32x8D @9x9 stride 2, 10x16D, 512-1024-784.
-    "paper": CapsNetConfig(256, 9, 32, 8, 9, 2, 16, (512, 1024)),
+    "paper": CapsNetConfig(conv_filters=256, conv_kernel=9, primary_channels=32, primary_dim=8, primary_kernel=9,
+                           primary_strides=2, digit_dim=16, decoder_units=(512, 1024)),
     # Same structure, fewer channels: trains on a 2-core CPU in about a minute.
-    "quick": CapsNetConfig(32, 9, 8, 8, 9, 2, 16, (256, 512)),
+    "quick": CapsNetConfig(conv_filters=32, conv_kernel=9, primary_channels=8, primary_dim=8, primary_kernel=9,
+                           primary_strides=2, digit_dim=16, decoder_units=(256, 512)),
 }
 
 
@@ -154,17 +154,22 @@ class CapsNet(keras.Model):
         capsules = self.digit_capsules(images)
         return self.length(capsules), self.decode(capsules, labels)
 
-    def loss_and_lengths(self, images: Any, labels: Any, training: bool = False) -> tuple[Any, Any]:
-        """The training objective and the capsule lengths for a batch with one-hot ``labels``.
+    def class_scores(self, images: Any) -> Any:
+        """``images -> capsule lengths [batch, n_classes]``, without running the decoder."""
+        return self.length(self.digit_capsules(images))
 
-        The decoder reconstructs from the labelled capsule; with ``reconstruction_weight == 0``
-        it is skipped and the loss is the margin loss alone.
+    def objective(self, images: Any, targets: Any, training: bool = False) -> tuple[Any, Any]:
+        """The training objective and the class scores (capsule lengths) for one batch.
+
+        ``targets``: one-hot labels ``[batch, n_classes]``. Margin loss plus
+        ``reconstruction_weight`` times the summed squared error of the image rebuilt from the
+        labelled capsule; with ``reconstruction_weight == 0`` the decoder is skipped.
         """
         if self.reconstruction_weight == 0:
-            lengths = self.length(self.digit_capsules(images))
-            return ops.mean(margin_loss(labels, lengths)), lengths
-        lengths, reconstructions = self(images, labels, training=training)
-        loss = capsnet_loss(labels, lengths, images, reconstructions, self.reconstruction_weight)
+            lengths = self.class_scores(images)
+            return ops.mean(margin_loss(targets, lengths)), lengths
+        lengths, reconstructions = self(images, targets, training=training)
+        loss = capsnet_loss(targets, lengths, images, reconstructions, self.reconstruction_weight)
         return loss, lengths
 
     def trained_variables(self) -> list:
@@ -177,25 +182,29 @@ class CapsNet(keras.Model):
     def metrics(self) -> list:
         return [self.loss_tracker, self.accuracy_tracker]
 
-    def _report(self, loss: Any, labels: Any, lengths: Any) -> dict:
+    def score_metrics(self, targets: Any, scores: Any) -> None:
+        """Update the measures besides the loss from a batch's targets and class scores."""
+        self.accuracy_tracker.update_state(targets, scores)
+
+    def _report(self, loss: Any, targets: Any, scores: Any) -> dict:
         self.loss_tracker.update_state(loss)
-        self.accuracy_tracker.update_state(labels, lengths)
+        self.score_metrics(targets, scores)
         return {metric.name: metric.result() for metric in self.metrics}
 
     def train_step(self, data: Any) -> dict:
-        """One step of ``fit`` on ``(images, one-hot labels)``: loss, gradients, update."""
-        images, labels = data[0], data[1]
+        """One step of ``fit`` on ``(images, targets)``: objective, gradients, update."""
+        images, targets = data[0], data[1]
         variables = self.trained_variables()
         with tf.GradientTape() as tape:
-            loss, lengths = self.loss_and_lengths(images, labels, training=True)
+            loss, scores = self.objective(images, targets, training=True)
         self.optimizer.apply(tape.gradient(loss, variables), variables)
-        return self._report(loss, labels, lengths)
+        return self._report(loss, targets, scores)
 
     def test_step(self, data: Any) -> dict:
-        """``evaluate`` and validation: the same loss and accuracy, no update."""
-        images, labels = data[0], data[1]
-        loss, lengths = self.loss_and_lengths(images, labels)
-        return self._report(loss, labels, lengths)
+        """``evaluate`` and validation: the same objective and measures, no update."""
+        images, targets = data[0], data[1]
+        loss, scores = self.objective(images, targets)
+        return self._report(loss, targets, scores)
 
     def get_config(self) -> dict:
         return {
@@ -283,60 +292,3 @@ def capsnet_loss(
     """
     squared_error = ops.sum(ops.square(reconstructions - images), axis=(1, 2, 3))
     return ops.mean(margin_loss(y_onehot, lengths) + reconstruction_weight * squared_error)
-
-
-def random_shift(images: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
-    """Shift each image by its own random whole number of pixels in ``[-max_shift, max_shift]``
-    along each axis, filling with zeros (the paper's augmentation uses up to 2 pixels).
-
-    Shape: ``[n, H, W, C] -> [n, H, W, C]``.
-
-    Raises:
-        ValueError: ``images`` is not of rank 4 or ``max_shift`` is negative.
-    """
-    if images.ndim != 4:
-        raise ValueError(f"random_shift: expected images of rank 4 [n, H, W, C], got shape {images.shape}.")
-    if max_shift < 0:
-        raise ValueError(f"random_shift: max_shift must be >= 0, got {max_shift}.")
-    offsets = rng.integers(0, 2 * max_shift + 1, size=(2, len(images)))
-    dy, dx = max_shift - offsets  # each in [-max_shift, max_shift]
-    return translate(images, dy, dx)
-
-
-class ShiftedDigits(keras.utils.PyDataset):
-    """``(images, one-hot labels)`` batches for ``fit``, every digit shifted anew each epoch.
-
-    The shifts (up to ``max_shift`` pixels, :func:`random_shift`) and the order of the digits
-    come from one generator seeded with ``seed``, so two models given datasets with the same
-    seed see exactly the same batches. ``max_shift=0`` gives the digits unshifted.
-
-    Shape: ``images [n, H, W, 1], labels [n] (integers) -> batches of
-    ([batch, H, W, 1], [batch, n_classes])``; the last partial batch is dropped.
-
-    Raises:
-        ValueError: the images and labels differ in length, or there is not one full batch.
-    """
-
-    def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, max_shift: int,
-                 seed: int, n_classes: int = 10) -> None:
-        super().__init__()
-        if len(images) != len(labels):
-            raise ValueError(f"ShiftedDigits: {len(images)} images but {len(labels)} labels.")
-        if len(images) < batch_size:
-            raise ValueError(f"ShiftedDigits: {len(images)} images make no batch of {batch_size}.")
-        self.images, self.batch_size, self.max_shift = images, int(batch_size), int(max_shift)
-        self.onehot = np.eye(n_classes, dtype="float32")[labels]
-        self.rng = np.random.default_rng(seed)
-        self.on_epoch_end()
-
-    def __len__(self) -> int:
-        return len(self.images) // self.batch_size
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        batch = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        return self.shifted[batch], self.onehot[batch]
-
-    def on_epoch_end(self) -> None:
-        """Draw the next epoch's shifts and order."""
-        self.shifted = random_shift(self.images, self.max_shift, self.rng)
-        self.order = self.rng.permutation(len(self.images))

@@ -1,7 +1,7 @@
-"""The baseline CNNs of chapters 2, 3 and 7, Zhang (2019)'s blur pooling, and a small trainer.
+"""The baseline CNNs of chapters 2, 3 and 7, Zhang (2019)'s blur pooling, and their trainer.
 
 ``build_baseline_cnn`` returns an **uncompiled** ``keras.Model`` that outputs **logits**
-``[batch, num_classes]`` (no softmax): train it with
+``[batch, n_classes]`` (no softmax): train it with
 ``SparseCategoricalCrossentropy(from_logits=True)``, as :func:`train_classifier` does, and take
 ``argmax`` for the class (the same with or without a softmax).
 
@@ -18,15 +18,16 @@ With ``anti_aliased=True`` every 2x2 max pooling becomes Zhang's "MaxBlurPool": 
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from typing import Callable
 
 import keras
 import numpy as np
 from keras import layers, ops
 
-__all__ = ["PRESETS", "BlurPool2D", "TrainResult", "binomial_filter", "build_baseline_cnn", "train_classifier"]
+from capsnet_book.datasets import AugmentedDigits
+from capsnet_book.training import Schedule, TrainLog, fit
+
+__all__ = ["PRESETS", "BlurPool2D", "binomial_filter", "build_baseline_cnn", "train_classifier"]
 
 PRESETS = {
     "quick": {"conv": ((32,), (64,)), "dense": 128, "dropout": 0.0},
@@ -105,24 +106,24 @@ def downsample_layers(anti_aliased: bool, name: str, blur_size: int = 3) -> list
     return [layers.MaxPooling2D(2, name=f"{name}_max")]
 
 
-def classifier_head(features, dense: int, dropout: float, num_classes: int):
-    """``features [batch, d] -> logits [batch, num_classes]``: a ReLU dense layer, optional
+def classifier_head(features, dense: int, dropout: float, n_classes: int):
+    """``features [batch, d] -> logits [batch, n_classes]``: a ReLU dense layer, optional
     dropout, and a linear output layer (the head every CNN of the book ends with)."""
     h = layers.Dense(dense, activation="relu", name="dense")(features)
     if dropout:
         h = layers.Dropout(dropout, name="dropout")(h)
-    return layers.Dense(num_classes, name="logits")(h)
+    return layers.Dense(n_classes, name="logits")(h)
 
 
 def build_baseline_cnn(
     preset: str = "quick",
     anti_aliased: bool = False,
     input_shape: tuple[int, int, int] = (28, 28, 1),
-    num_classes: int = 10,
+    n_classes: int = 10,
     head: str = "flatten",
     blur_size: int = 3,
 ) -> keras.Model:
-    """A small LeNet-style CNN: ``images [batch, h, w, c] -> logits [batch, num_classes]``.
+    """A small LeNet-style CNN: ``images [batch, h, w, c] -> logits [batch, n_classes]``.
 
     The model is built (its weights exist) but **not compiled**; it outputs **logits**.
 
@@ -130,7 +131,7 @@ def build_baseline_cnn(
         preset: ``"quick"`` (CPU) or ``"paper"`` (GPU); see the module docstring.
         anti_aliased: replace each 2x2 max pooling with max (stride 1) + :class:`BlurPool2D`.
         input_shape: ``(h, w, c)``, e.g. ``(40, 40, 1)`` for digits on a 40x40 canvas.
-        num_classes: size of the output.
+        n_classes: size of the output.
         head: ``"flatten"`` (the classic dense classifier, which sees *where* features are) or
             ``"global_average"`` (global average pooling, which keeps only *which* features).
         blur_size: side of the blur filter when ``anti_aliased``.
@@ -159,18 +160,9 @@ def build_baseline_cnn(
         for layer in downsample_layers(anti_aliased, f"pool{block}", blur_size):
             h = layer(h)
     h = layers.Flatten(name="flatten")(h) if head == "flatten" else layers.GlobalAveragePooling2D(name="gap")(h)
-    logits = classifier_head(h, config["dense"], config["dropout"], num_classes)
+    logits = classifier_head(h, config["dense"], config["dropout"], n_classes)
     name = f"cnn_{preset}" + ("_blurpool" if anti_aliased else "") + ("_gap" if head == "global_average" else "")
     return keras.Model(inputs, logits, name=name)
-
-
-@dataclass
-class TrainResult:
-    """What :func:`train_classifier` measured: per-epoch loss and accuracy, and wall time (s)."""
-
-    loss: list[float] = field(default_factory=list)
-    accuracy: list[float] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 def train_classifier(
@@ -181,39 +173,23 @@ def train_classifier(
     batch_size: int = 64,
     learning_rate: float = 1e-3,
     augment: Callable[[np.ndarray, int], np.ndarray] | None = None,
-    verbose: bool = True,
-) -> TrainResult:
-    """Compile ``model`` (Adam, cross-entropy on logits) and train it, one printed line per epoch.
+    seed: int = 0,
+    log: bool = True,
+) -> TrainLog:
+    """Train a logits CNN with cross-entropy (Adam at a constant rate), one printed line per epoch.
 
     ``x: [n, h, w, c]`` images, ``y: [n]`` integer labels. With ``augment``, epoch ``e`` trains
     on ``augment(x, e)`` (for example fresh random rotations seeded by ``e``); its time counts.
+    The batches are :class:`~capsnet_book.datasets.AugmentedDigits` (order seeded by ``seed``) and
+    the training is :func:`capsnet_book.training.fit`, the book's one training path.
 
     Returns:
-        A :class:`TrainResult`; the model is trained in place.
+        The :class:`~capsnet_book.training.TrainLog` (``history["loss"]``, ``history["accuracy"]``,
+        ``seconds``); the model is trained in place.
 
     Raises:
         ValueError: ``x`` and ``y`` differ in length or ``epochs`` < 1.
     """
-    if len(x) != len(y):
-        raise ValueError(f"x and y differ in length: {len(x)} images but {len(y)} labels.")
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}.")
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    result = TrainResult()
-    start = time.perf_counter()
-    for epoch in range(epochs):
-        xe = augment(x, epoch) if augment is not None else x
-        hist = model.fit(xe, y, batch_size=batch_size, epochs=1, shuffle=True, verbose=0).history
-        result.loss.append(float(hist["loss"][-1]))
-        result.accuracy.append(float(hist["accuracy"][-1]))
-        if verbose:
-            print(
-                f"epoch {epoch + 1}/{epochs}: loss {result.loss[-1]:.3f}, "
-                f"training accuracy {result.accuracy[-1]:.3f} ({time.perf_counter() - start:.0f} s)"
-            )
-    result.seconds = time.perf_counter() - start
-    return result
+    batches = AugmentedDigits(x, y, batch_size, seed, augment)
+    return fit(model, batches, Schedule(learning_rate=learning_rate, epochs=epochs),
+               loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"], log=log)

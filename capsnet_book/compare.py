@@ -1,109 +1,36 @@
 """The experiment runner of chapter 7: CapsNets and CNNs trained alike, tested alike.
 
 The protocol is the paper's affNIST one: every training digit is placed at random on a 40x40
-canvas, anew each epoch (:class:`~capsnet_book.capsnet.ShiftedDigits`); a validation split is
-held out from the training digits; each model trains with ``fit`` (the CapsNets with their own
-``train_step``, the CNNs with cross-entropy) under Adam with the learning rate decayed by 0.9
-per epoch, stops early when the validation accuracy stops improving and keeps its best epoch's
-weights. With several ``learning_rates`` in the setting, the one with the best validation
-accuracy on the first seed is used for every seed (:func:`choose_learning_rate`). Every model of
-one seed sees the same digits in the same order with the same placements.
+canvas, anew each epoch (:class:`~capsnet_book.datasets.ShiftedDigits`); a validation split is
+held out from the training digits; each model trains by :func:`capsnet_book.training.fit` (the
+CapsNets on their own objective, the CNNs with cross-entropy) under Adam with the learning rate
+decayed by 0.9 at the end of each epoch, stops early when the validation accuracy stops improving
+and keeps its best epoch's weights. With several ``learning_rates`` in the setting, the one with
+the best validation accuracy on the first seed is used for every seed (:func:`choose_learning_rate`).
+Every model of one seed sees the same digits in the same order with the same placements.
 
-The comparison is split by idea, one module each:
-
-* :mod:`capsnet_book.comparison_models`: the models (:data:`MODELS`, :func:`build_model`) and
-  the sizes and schedule of each setting (:data:`SETTINGS`, :class:`CompareSetting`);
-* :mod:`capsnet_book.transformed_sets`: the test sets (:func:`make_test_sets`), and
-  :mod:`capsnet_book.stroke_digits` the parts test made of identical strokes;
-* :mod:`capsnet_book.scoring`: confident answers, AUROC, confusions, summaries;
-* :mod:`capsnet_book.stats`: paired confidence intervals;
-* this module: :func:`train_model` trains one model for one seed, :func:`score_sets` scores it on
-  every test set in one batched pass, and :func:`run_experiment` loops over models and seeds.
-
-The names of the first three are re-exported here, so ``from capsnet_book import compare`` gives
-the whole comparison.
+The models and settings are in :mod:`capsnet_book.comparison_models` (builders re-exported by
+:mod:`capsnet_book.models`), the test sets in :mod:`capsnet_book.transformed_sets`, the scoring in
+:mod:`capsnet_book.scoring` and the intervals in :mod:`capsnet_book.stats`. This module runs them:
+:func:`train_model` trains one model for one seed, :func:`score_sets` scores it on every test set,
+and :func:`run_experiment` loops over models and seeds.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Sequence
 
 import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from capsnet_book import transforms
-from capsnet_book.capsnet import ShiftedDigits
-from capsnet_book.comparison_models import (
-    MODEL_NAMES,
-    MODELS,
-    SETTINGS,
-    CanvasCapsNet,
-    CompareSetting,
-    ModelSpec,
-    resolve_setting,
-    build_cnn,
-    build_model,
-    model_spec,
-    with_setting,
-)
-from capsnet_book.scoring import CONFIDENCE, auroc, confident_fraction, confusion_rate, relative_threshold, summarise
-from capsnet_book.transformed_sets import displace_parts, make_test_sets
+from capsnet_book.comparison_models import CompareSetting, build_model, model_spec, resolve_setting
+from capsnet_book.datasets import ShiftedDigits, split_validation
+from capsnet_book.evaluate import class_scores
+from capsnet_book.training import Schedule, fit
 
-__all__ = [
-    "CONFIDENCE",
-    "MODELS",
-    "MODEL_NAMES",
-    "SETTINGS",
-    "CanvasCapsNet",
-    "CompareSetting",
-    "ModelSpec",
-    "auroc",
-    "build_cnn",
-    "choose_learning_rate",
-    "confusion_rate",
-    "build_model",
-    "confident_fraction",
-    "displace_parts",
-    "make_test_sets",
-    "model_spec",
-    "relative_threshold",
-    "run_experiment",
-    "score_sets",
-    "split_validation",
-    "summarise",
-    "train_model",
-    "with_setting",
-]
-
-
-def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
-    """``(x_fit, y_fit, x_val, y_val)``: a random ``fraction`` of the digits held out.
-
-    The split depends on ``seed`` only (``numpy.random.default_rng(seed)``).
-
-    Raises:
-        ValueError: ``fraction`` not in (0, 1), or ``x`` and ``y`` differ in length.
-
-    >>> parts = split_validation(np.zeros((10, 2)), np.arange(10), 0.2, seed=0)
-    >>> [len(p) for p in parts]
-    [8, 8, 2, 2]
-    """
-    if not 0 < fraction < 1:
-        raise ValueError(f"split_validation: fraction must be between 0 and 1, got {fraction}.")
-    if len(x) != len(y):
-        raise ValueError(f"split_validation: {len(x)} images but {len(y)} labels.")
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_val = max(1, int(round(fraction * len(x))))
-    val, fit = order[:n_val], order[n_val:]
-    return x[fit], y[fit], x[val], y[val]
-
-
-def _compile(spec: ModelSpec, model: keras.Model, learning_rate: float, steps_per_epoch: int) -> None:
-    schedule = keras.optimizers.schedules.ExponentialDecay(learning_rate, steps_per_epoch, 0.9, staircase=True)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), **spec.compile_options())
+__all__ = ["choose_learning_rate", "run_experiment", "score_sets", "train_model"]
 
 
 def train_model(
@@ -136,34 +63,21 @@ def train_model(
     keras.utils.set_random_seed(seed)
     model = build_model(name, s)
     batches = ShiftedDigits(x_fit, y_fit, s.batch_size, s.max_shift, seed=seed)
-    _compile(spec, model, rate, len(batches))
-    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=s.patience,
-                                         restore_best_weights=True)
-    start = time.perf_counter()
-    history = model.fit(batches, validation_data=(x_val, np.eye(10, dtype="float32")[y_val]),
-                        epochs=s.max_epochs, callbacks=[stop], verbose=0)
-    seconds = time.perf_counter() - start
-    val = history.history["val_accuracy"]
-    best = int(np.argmax(val))
-    return model, {"learning_rate": rate, "epochs": len(val), "best_epoch": best + 1,
-                   "val_accuracy": float(val[best]), "train_seconds": seconds}
+    schedule = Schedule(learning_rate=rate, epochs=s.max_epochs, decay_per_epoch=0.9, staircase=True,
+                        patience=s.patience)
+    log = fit(model, batches, schedule, validation=(x_val, np.eye(10, dtype="float32")[y_val]),
+              **spec.compile_options())
+    return model, {"learning_rate": rate, "epochs": log.epochs, "best_epoch": log.best_epoch,
+                   "val_accuracy": log.best, "train_seconds": log.seconds}
 
 
 def score_sets(name: str, model: keras.Model, test_sets: dict[str, np.ndarray], eval_batch: int = 500) -> dict:
-    """Class scores ``[n, 10]`` of every test set, in one batched pass of equal batches.
+    """Class scores ``[n, 10]`` of every test set, in one ``model.predict`` over them all.
 
-    Capsule lengths for the CapsNets (the decoder is not run), softmax probabilities for the CNNs.
+    Capsule lengths for the CapsNets, softmax probabilities for the CNNs (:class:`ModelSpec`).
     """
-    spec = model_spec(name)
-    scores_fn = tf.function(lambda images: spec.scores(model, images))  # traced once: equal batches
     names = list(test_sets)
-    everything = np.concatenate([test_sets[k] for k in names])
-    n_total = len(everything)
-    batch = min(eval_batch, n_total)
-    padded = np.concatenate([everything, np.zeros((-n_total % batch, *everything.shape[1:]), everything.dtype)])
-    scores = np.concatenate(
-        [np.asarray(scores_fn(tf.constant(padded[i : i + batch]))) for i in range(0, len(padded), batch)]
-    )[:n_total]
+    scores = model_spec(name).scores(class_scores(model, np.concatenate([test_sets[k] for k in names]), eval_batch))
     sizes = np.cumsum([0] + [len(test_sets[k]) for k in names])
     return {k: scores[sizes[i] : sizes[i + 1]] for i, k in enumerate(names)}
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from capsnet_book.capsnet import RECONSTRUCTION_WEIGHT, CapsNet, CapsNetConfig
@@ -83,7 +84,8 @@ SETTINGS: dict[str, CompareSetting] = {
     "quick": CompareSetting(
         n_train=2000, n_eval=500, max_epochs=12, patience=3, batch_size=32, learning_rates=(2e-3,),
         validation_fraction=0.2, canvas=40, max_shift=6,
-        capsnet=CapsNetConfig(16, 9, 4, 8, 9, 2, 16, (128, 256)),
+        capsnet=CapsNetConfig(conv_filters=16, conv_kernel=9, primary_channels=4, primary_dim=8, primary_kernel=9,
+                              primary_strides=2, digit_dim=16, decoder_units=(128, 256)),
         # (28, 48, 64) convolutions and 459 dense units: 780 k inference weights and 17.7 MFLOPs
         # per image, against the CapsNet's 780 k and 17.1 M (tests/test_compare.py checks it).
         cnn_matched=((28, 48, 64), 459),
@@ -93,7 +95,8 @@ SETTINGS: dict[str, CompareSetting] = {
     "paper": CompareSetting(
         n_train=None, n_eval=None, max_epochs=60, patience=5, batch_size=128, learning_rates=(1e-3, 3e-4),
         validation_fraction=1 / 12, canvas=40, max_shift=6,
-        capsnet=CapsNetConfig(256, 9, 32, 8, 9, 2, 16, (512, 1024)),
+        capsnet=CapsNetConfig(conv_filters=256, conv_kernel=9, primary_channels=32, primary_dim=8, primary_kernel=9,
+                              primary_strides=2, digit_dim=16, decoder_units=(512, 1024)),
         # 11.24 M inference weights and 1.62 GFLOPs per image, against the CapsNet's 11.23 M and 1.59 G.
         cnn_matched=((288, 512, 576), 503),
         p4_filters=(32, 64, 96, 128), p4_dense=256, dropout=0.5,
@@ -136,14 +139,6 @@ class CanvasCapsNet(CapsNet):
             name="decoder",
         )
 
-    def class_scores(self, images: Any) -> Any:
-        """``images -> capsule lengths [batch, 10]``, without running the decoder."""
-        return self.lengths(images)
-
-    def lengths(self, images: Any) -> Any:
-        """``images -> capsule lengths [batch, 10]``, without running the decoder."""
-        return self.length(self.digit_capsules(images))
-
     def get_config(self) -> dict:
         return {**super().get_config(), "size": self.size}
 
@@ -154,7 +149,7 @@ def build_cnn(
     anti_aliased: bool = False,
     dropout: float = 0.3,
     input_shape: tuple[int, int, int] = (40, 40, 1),
-    num_classes: int = N_CLASSES,
+    n_classes: int = N_CLASSES,
     name: str = "cnn",
 ) -> keras.Model:
     """A CNN baseline: per width a 3x3 convolution, batch norm, ReLU and 2x2 max pooling.
@@ -162,7 +157,7 @@ def build_cnn(
     Then flatten, a dense layer (ReLU), dropout and the logits. With ``anti_aliased`` each
     pooling is a stride-1 max followed by :class:`~capsnet_book.cnn.BlurPool2D` (Zhang, 2019).
 
-    Shape: ``images [batch, h, w, c] -> logits [batch, num_classes]``.
+    Shape: ``images [batch, h, w, c] -> logits [batch, n_classes]``.
 
     Args:
         widths: filters of each convolution block (one pooling per block).
@@ -170,7 +165,7 @@ def build_cnn(
         anti_aliased: use blur pooling instead of plain max pooling.
         dropout: rate before the logits (0 for none).
         input_shape: ``(h, w, c)``.
-        num_classes: size of the output.
+        n_classes: size of the output.
         name: the model's name.
 
     Returns:
@@ -193,22 +188,24 @@ def build_cnn(
         for layer in downsample_layers(anti_aliased, f"pool{i}"):
             x = layer(x)
     x = layers.Flatten(name="flatten")(x)
-    return keras.Model(inputs, classifier_head(x, dense, dropout, num_classes), name=name)
+    return keras.Model(inputs, classifier_head(x, dense, dropout, n_classes), name=name)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """How to build one model of the comparison, how it is compiled, and how to read its scores.
 
-    ``build(setting, name) -> model``; ``compile_options()``: what ``model.compile`` gets besides
-    the optimizer (nothing for a CapsNet, whose ``train_step`` computes its own objective, the one
-    chapter 6's ``fit`` uses; cross-entropy and accuracy for a CNN); ``scores(model, images) ->
-    [batch, 10]``: capsule lengths or softmax probabilities.
+    ``build(setting, name) -> model``; ``compile_options()``: the ``loss`` and ``metrics`` that
+    :func:`capsnet_book.training.fit` gets (nothing for a CapsNet, whose ``train_step`` computes its
+    own objective, the one chapter 6's training uses; cross-entropy and accuracy for a CNN);
+    ``scores(outputs) -> [n, 10]``: the class scores from what
+    :func:`capsnet_book.evaluate.class_scores` returns (capsule lengths as they are, logits turned
+    into softmax probabilities).
     """
 
     build: Callable[[CompareSetting, str], keras.Model]
     compile_options: Callable[[], dict]
-    scores: Callable[[keras.Model, Any], Any]
+    scores: Callable[[np.ndarray], np.ndarray]
 
 
 def _capsnet(iterations: int, reconstruction_weight: float, **routing: Any) -> Callable[[CompareSetting, str], keras.Model]:
@@ -247,12 +244,12 @@ def _cross_entropy() -> dict:
     return {"loss": keras.losses.CategoricalCrossentropy(from_logits=True), "metrics": ["accuracy"]}
 
 
-def _capsule_lengths(model: keras.Model, images: Any) -> Any:
-    return model.class_scores(images)
+def _capsule_lengths(lengths: np.ndarray) -> np.ndarray:
+    return lengths
 
 
-def _softmax(model: keras.Model, images: Any) -> Any:
-    return ops.softmax(model(images, training=False), axis=-1)
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    return np.asarray(ops.softmax(logits, axis=-1))
 
 
 _CAPSNET = {"compile_options": _own_objective, "scores": _capsule_lengths}

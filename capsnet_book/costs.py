@@ -5,8 +5,7 @@ of one forward pass. Two things make that less obvious than ``model.count_params
 
 * a CapsNet carries a decoder that only serves the reconstruction loss during training; it
   is never run to classify, so :func:`inference_parameters` leaves it out (a CapsNet here is
-  any model with a ``decoder`` and a decoder-free way to score classes: ``class_scores``,
-  ``lengths``, or chapter 6's ``digit_capsules`` and ``length``);
+  any model with a ``decoder`` and a decoder-free way to score classes, ``class_scores``);
 * FLOPs are counted by TensorFlow's own profiler (``tf.compat.v1.profiler`` with
   ``ProfileOptionBuilder.float_operation()``) on the graph of a ``tf.function`` traced for
   one image, so routing iterations, the predictions ``u_hat = W u`` and the p4-CNN's four
@@ -71,12 +70,8 @@ def _decoder_free_scores(model: keras.Model) -> Callable[[Any], Any] | None:
     """The CapsNet's ``images -> class scores`` without the decoder, or ``None`` for other models."""
     if not isinstance(getattr(model, "decoder", None), keras.layers.Layer):
         return None
-    for name in ("class_scores", "lengths"):
-        if callable(getattr(model, name, None)):
-            return getattr(model, name)
-    if callable(getattr(model, "digit_capsules", None)) and callable(getattr(model, "length", None)):
-        return lambda images: model.length(model.digit_capsules(images))
-    return None
+    scores = getattr(model, "class_scores", None)
+    return scores if callable(scores) else None
 
 
 def _classifier(model: keras.Model) -> Callable[[Any], Any]:
@@ -109,8 +104,7 @@ def _size_sum(weights: Sequence[Any]) -> int:
 def inference_parameters(model: keras.Model) -> int:
     """The number of parameters used to classify an image.
 
-    For a CapsNet (a model with a ``decoder`` and ``class_scores``, ``lengths`` or
-    ``digit_capsules`` with ``length``) every weight except the decoder's, which only serves the
+    For a CapsNet (a model with a ``decoder`` and ``class_scores``) every weight except the decoder's, which only serves the
     reconstruction loss in training. For any other model every weight, trainable or not: the
     moving mean and variance of batch normalisation are used by every test-time forward pass,
     so they count as inference weights (``model.count_params()`` counts them too). Fixed

@@ -219,7 +219,7 @@ def build_p4_cnn(
     input_shape: tuple[int, int, int] = (40, 40, 1),
     dense: int = 64,
     dropout: float = 0.0,
-    num_classes: int = 10,
+    n_classes: int = 10,
     kernel_size: int = 3,
     head: str = "global",
     batch_norm: bool = False,
@@ -236,14 +236,14 @@ def build_p4_cnn(
     rotation axis too (it normalises the last axis only), so it keeps the symmetry; on a CPU it
     more than doubled the training time of a small p4-CNN for little gain, hence off by default.
 
-    Shape: ``images [batch, h, w, c] -> logits [batch, num_classes]``.
+    Shape: ``images [batch, h, w, c] -> logits [batch, n_classes]``.
 
     Args:
         filters: channels per rotation of each p4 layer (the first one lifts).
         input_shape: ``(h, w, c)``, square, with ``h`` divisible by ``2 ** (len(filters) - 1)``.
         dense: units of the hidden dense layer.
         dropout: dropout rate before the logits (0 for none).
-        num_classes: size of the output.
+        n_classes: size of the output.
         kernel_size: odd side of every filter.
         head: ``"global"`` (invariant) or ``"flatten"``.
         batch_norm: batch normalisation after each p4 convolution.
@@ -284,7 +284,7 @@ def build_p4_cnn(
         x = layers.GlobalMaxPooling2D(name="global_max")(x)
     else:
         x = layers.Flatten(name="flatten")(x)
-    return keras.Model(inputs, classifier_head(x, dense, dropout, num_classes), name=name)
+    return keras.Model(inputs, classifier_head(x, dense, dropout, n_classes), name=name)
 
 
 
@@ -293,7 +293,7 @@ def build_z2_cnn(
     input_shape: tuple[int, int, int] = (40, 40, 1),
     dense: int = 64,
     dropout: float = 0.0,
-    num_classes: int = 10,
+    n_classes: int = 10,
     kernel_size: int = 3,
     name: str = "z2_cnn",
 ) -> keras.Model:
@@ -308,7 +308,7 @@ def build_z2_cnn(
     logits invariant to shifts of the feature maps, not to rotations: what the p4-CNN adds is
     then the rotation group alone.
 
-    Shape: ``images [batch, h, w, c] -> logits [batch, num_classes]``.
+    Shape: ``images [batch, h, w, c] -> logits [batch, n_classes]``.
 
     Raises:
         ValueError: empty ``filters`` or a side that the pooling would make odd.
@@ -330,4 +330,4 @@ def build_z2_cnn(
             x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
         x = layers.Conv2D(2 * f, kernel_size, padding="same", activation="relu", name=f"conv{i + 1}")(x)
     x = layers.GlobalMaxPooling2D(name="global_max")(x)
-    return keras.Model(inputs, classifier_head(x, dense, dropout, num_classes), name=name)
+    return keras.Model(inputs, classifier_head(x, dense, dropout, n_classes), name=name)

@@ -1,16 +1,15 @@
-"""Pooling and invariance metrics, for chapters 2, 3 and 7.
+"""Pooling and invariance measures, for chapters 2 and 3.
 
 NumPy references of the pooling operations (what Keras' pooling layers compute), the
-"fraction of pooled outputs unchanged" under a shift, Zhang (2019)'s shift consistency of a
-classifier, and accuracy curves under a family of transforms (shift, rotation, ...).
-
-A *classifier* here is any callable ``predict(x: [n, h, w, c]) -> [n]`` that returns class ids;
-:func:`classes_from_model` turns a Keras model into one.
+"fraction of pooled outputs unchanged" under a shift, and Zhang (2019)'s shift consistency of a
+classifier. A *classifier* is any callable ``predict(x: [n, h, w, c]) -> [n]`` that returns class
+ids (:func:`capsnet_book.evaluate.classes_from_model` turns a Keras model into one); accuracy and
+accuracy curves are in :mod:`capsnet_book.evaluate`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -18,9 +17,6 @@ from capsnet_book.transforms import check_images, translate
 
 __all__ = [
     "POOL_MODES",
-    "accuracy",
-    "accuracy_curve",
-    "classes_from_model",
     "fraction_unchanged",
     "global_pool",
     "pool2d",
@@ -127,39 +123,6 @@ def fraction_unchanged(
             raise ValueError("fraction_unchanged: every pooled output is zero; pass non-empty feature maps.")
         return float(same[active].mean())
     return float(same.mean())
-
-
-def classes_from_model(model: Any, batch_size: int = 500) -> Classifier:
-    """Wrap a Keras model (logits or probabilities out) as ``predict(x) -> class ids [n]``."""
-
-    def predict(x: np.ndarray) -> np.ndarray:
-        scores = model.predict(check_images(x), batch_size=batch_size, verbose=0)
-        return np.argmax(scores, axis=-1)
-
-    return predict
-
-
-def accuracy(predict: Classifier, x: np.ndarray, y: np.ndarray) -> float:
-    """Fraction of ``x: [n, h, w, c]`` whose predicted class equals ``y: [n]``.
-
-    Raises:
-        ValueError: ``x`` and ``y`` differ in length.
-    """
-    if len(x) != len(y):
-        raise ValueError(f"x and y differ in length: {len(x)} images but {len(y)} labels.")
-    return float(np.mean(predict(x) == np.asarray(y)))
-
-
-def accuracy_curve(
-    predict: Classifier, x: np.ndarray, y: np.ndarray,
-    transform: Callable[[np.ndarray, Any], np.ndarray], values: Iterable[Any],
-) -> np.ndarray:
-    """Accuracy of ``predict`` on ``transform(x, v)`` for each ``v`` in ``values``.
-
-    ``x: [n, h, w, c]``, ``y: [n]`` ``-> [len(values)]``. Example: accuracy against rotation is
-    ``accuracy_curve(predict, x, y, transforms.rotate, range(0, 181, 15))``.
-    """
-    return np.array([accuracy(predict, transform(x, v), y) for v in values], dtype=np.float64)
 
 
 def shift_consistency(

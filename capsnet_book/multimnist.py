@@ -10,17 +10,22 @@ A model is scored by the paper's metric :func:`both_right`: an example counts wh
 highest class scores are exactly the two digits present. The single digits ``first`` and
 ``second`` on their own canvases are the targets for reconstructing each digit separately.
 
-Public API:
-    make_pairs, two_hot, both_right.
+The metric has two forms, the same rule: :func:`both_right_each` on NumPy scores and label pairs
+(for scoring and intervals), :func:`both_right_tensor` and the Keras metric :class:`BothRight`
+on two-hot targets inside ``fit`` (for early stopping).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import keras
 import numpy as np
+from keras import ops
 
 from capsnet_book.transforms import check_images, place_on_canvas
 
-__all__ = ["both_right", "both_right_each", "make_pairs", "two_hot"]
+__all__ = ["BothRight", "both_right", "both_right_each", "both_right_tensor", "make_pairs", "two_hot"]
 
 
 def _check_label_pairs(label_pairs: np.ndarray, n_classes: int) -> np.ndarray:
@@ -220,3 +225,37 @@ def both_right(scores: np.ndarray, label_pairs: np.ndarray) -> float:
     0.5
     """
     return float(np.mean(both_right_each(scores, label_pairs)))
+
+
+def both_right_tensor(lengths: Any, targets: Any) -> Any:
+    """Per example, 1.0 when the two longest capsules are exactly the two digits present.
+
+    ``lengths: [batch, 10]``, ``targets: [batch, 10]`` two-hot ``-> [batch]`` (the tensor form
+    of :func:`both_right_each`, for metrics inside ``fit``).
+    """
+    top_two = ops.sum(ops.one_hot(ops.top_k(lengths, 2)[1], lengths.shape[-1]), axis=1)  # [batch, 10]
+    return ops.cast(ops.all(ops.equal(top_two, ops.cast(targets, top_two.dtype)), axis=-1), "float32")
+
+
+def _both_right_of_labels(two_hot_labels: Any, scores: Any) -> Any:
+    """``both_right_tensor`` with Keras' metric argument order ``(y_true, y_pred)``."""
+    return both_right_tensor(scores, two_hot_labels)
+
+
+@keras.saving.register_keras_serializable(package="capsnet_book")
+class BothRight(keras.metrics.MeanMetricWrapper):
+    """The paper's MultiMNIST accuracy as a Keras metric, for a model that outputs class scores.
+
+    ``y_true: [batch, 10]`` two-hot, ``y_pred: [batch, 10]`` scores (logits, probabilities or capsule
+    lengths): the fraction of examples whose two highest scores are the two digits present. Named
+    ``"both_right"`` like :class:`~capsnet_book.overlapping.OverlapCapsNet`'s metric, so ``EarlyStopping(monitor="val_both_right")``
+    serves both models.
+
+    >>> model.compile(optimizer="adam", loss=..., metrics=[BothRight()])  # doctest: +SKIP
+    """
+
+    def __init__(self, name: str = "both_right", dtype: Any = None) -> None:
+        super().__init__(_both_right_of_labels, name=name, dtype=dtype)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype}

@@ -1,6 +1,8 @@
 """Small helpers every chapter's Setup cell uses: settings, quiet logs, fonts, glue.
 
-Import this module *before* TensorFlow: :func:`quiet_logs` only works if it runs first.
+A chapter's Setup cell is one call, :func:`setup`, which returns a :class:`Chapter`; the chapter
+then chooses its sizes with ``book.pick(quick=..., paper=..., smoke=...)``. Import this module
+*before* TensorFlow: :func:`quiet_logs` only works if it runs first.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ import logging
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 __all__ = [
     "SETTINGS",
+    "Chapter",
     "check_setting",
     "glue",
     "quiet_logs",
+    "setup",
     "size",
     "smoke_run",
     "use_korean_font",
@@ -168,3 +173,53 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
         return value
     myst_glue(name, value, display=display)
     return value
+
+
+_SAME = object()  # "no value of its own for smoke runs"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """What a chapter's Setup cell fixed: its setting, its seed, and whether it is a smoke run.
+
+    :meth:`pick` is the one way a chapter chooses a size or a rate by setting::
+
+        EPOCHS = book.pick(quick=12, paper=50, smoke=1)
+    """
+
+    setting: str
+    seed: int
+    smoke: bool
+
+    def pick(self, *, quick: Any, paper: Any, smoke: Any = _SAME) -> Any:
+        """The value for this chapter's setting, or ``smoke`` in a smoke run (when given)."""
+        if self.smoke and smoke is not _SAME:
+            return smoke
+        return quick if self.setting == "quick" else paper
+
+    @property
+    def rng(self) -> "np.random.Generator":
+        """A NumPy generator seeded with the chapter's seed (a new one at each use)."""
+        import numpy as np
+
+        return np.random.default_rng(self.seed)
+
+
+def setup(setting: str, seed: int) -> Chapter:
+    """Everything a chapter's Setup cell does, in the order it must be done.
+
+    Quiet logs (before TensorFlow is imported), a checked ``setting`` (with the smoke-run notice),
+    the Korean font for figures, and the seed of Keras, TensorFlow, NumPy and Python's ``random``.
+
+    Raises:
+        ValueError: ``setting`` is not ``"quick"`` or ``"paper"``.
+
+    >>> book = setup("quick", 0)  # doctest: +SKIP
+    """
+    quiet_logs()
+    check_setting(setting)
+    use_korean_font()
+    import keras
+
+    keras.utils.set_random_seed(int(seed))
+    return Chapter(setting, int(seed), smoke_run())

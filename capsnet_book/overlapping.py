@@ -11,8 +11,9 @@ At test time the two longest capsules are the answer (:func:`capsnet_book.multim
 and each of them can be decoded on its own: the network pulls the overlay apart.
 
 :class:`OverlapCapsNet` is :class:`~capsnet_book.comparison_models.CanvasCapsNet` (chapter 6's
-CapsNet on any square canvas) with that objective in its ``train_step``, so ``fit`` trains it;
-:class:`OverlapPairs` feeds it batches.
+CapsNet on any square canvas) with that objective (its ``objective`` and ``score_metrics``; the
+training step is chapter 6's), so :func:`fit_on_pairs` trains it on
+:class:`~capsnet_book.datasets.OverlapPairs` batches.
 """
 
 from __future__ import annotations
@@ -21,52 +22,17 @@ import warnings
 from typing import Any
 
 import keras
-import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from capsnet_book.capsnet import CapsNetConfig
 from capsnet_book.capsules import margin_loss
 from capsnet_book.comparison_models import CanvasCapsNet, build_cnn
 from capsnet_book.costs import inference_parameters
-from capsnet_book.multimnist import two_hot
+from capsnet_book.datasets import OverlapPairs
+from capsnet_book.multimnist import BothRight, both_right_tensor
+from capsnet_book.training import Schedule, fit
 
-__all__ = ["BothRight", "OverlapCapsNet", "OverlapPairs", "both_right_tensor", "build_overlap_capsnet", "build_pair_cnn",
-           "class_scores", "fit_on_pairs", "matching_dense_units"]
-
-
-def both_right_tensor(lengths: Any, targets: Any) -> Any:
-    """Per example, 1.0 when the two longest capsules are exactly the two digits present.
-
-    ``lengths: [batch, 10]``, ``targets: [batch, 10]`` two-hot ``-> [batch]`` (a tensor version
-    of :func:`capsnet_book.multimnist.both_right`, for metrics inside ``fit``).
-    """
-    top_two = ops.sum(ops.one_hot(ops.top_k(lengths, 2)[1], lengths.shape[-1]), axis=1)  # [batch, 10]
-    return ops.cast(ops.all(ops.equal(top_two, ops.cast(targets, top_two.dtype)), axis=-1), "float32")
-
-
-def _both_right_of_labels(two_hot_labels: Any, scores: Any) -> Any:
-    """``both_right_tensor`` with Keras' metric argument order ``(y_true, y_pred)``."""
-    return both_right_tensor(scores, two_hot_labels)
-
-
-@keras.saving.register_keras_serializable(package="capsnet_book")
-class BothRight(keras.metrics.MeanMetricWrapper):
-    """The paper's MultiMNIST accuracy as a Keras metric, for a model that outputs class scores.
-
-    ``y_true: [batch, 10]`` two-hot, ``y_pred: [batch, 10]`` scores (logits, probabilities or capsule
-    lengths): the fraction of examples whose two highest scores are the two digits present. Named
-    ``"both_right"`` like :class:`OverlapCapsNet`'s metric, so ``EarlyStopping(monitor="val_both_right")``
-    serves both models.
-
-    >>> model.compile(optimizer="adam", loss=..., metrics=[BothRight()])  # doctest: +SKIP
-    """
-
-    def __init__(self, name: str = "both_right", dtype: Any = None) -> None:
-        super().__init__(_both_right_of_labels, name=name, dtype=dtype)
-
-    def get_config(self) -> dict:
-        return {"name": self.name, "dtype": self.dtype}
+__all__ = ["OverlapCapsNet", "build_overlap_capsnet", "build_pair_cnn", "fit_on_pairs", "matching_dense_units"]
 
 
 @keras.saving.register_keras_serializable(package="capsnet_book")
@@ -98,7 +64,7 @@ class OverlapCapsNet(CanvasCapsNet):
         capsules = self.digit_capsules(images)
         return self.length(capsules), self.decode(capsules, first_label), self.decode(capsules, second_label)
 
-    def overlap_loss(self, images: Any, targets: dict, training: bool = False) -> tuple[Any, Any]:
+    def objective(self, images: Any, targets: dict, training: bool = False) -> tuple[Any, Any]:
         """The MultiMNIST objective and the capsule lengths for one batch.
 
         Margin loss on the two-hot targets, plus ``reconstruction_weight`` times the summed
@@ -112,23 +78,8 @@ class OverlapCapsNet(CanvasCapsNet):
             loss = loss + self.reconstruction_weight * (errors[0] + errors[1])
         return ops.mean(loss), lengths
 
-    def _report_pair(self, loss: Any, targets: dict, lengths: Any) -> dict:
-        self.loss_tracker.update_state(loss)
-        self.both_right_tracker.update_state(both_right_tensor(lengths, targets["both"]))
-        return {metric.name: metric.result() for metric in self.metrics}
-
-    def train_step(self, data: Any) -> dict:
-        images, targets = data[0], data[1]
-        variables = self.trained_variables()  # without the decoder when it gets no loss, as in CapsNet
-        with tf.GradientTape() as tape:
-            loss, lengths = self.overlap_loss(images, targets, training=True)
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
-        return self._report_pair(loss, targets, lengths)
-
-    def test_step(self, data: Any) -> dict:
-        images, targets = data[0], data[1]
-        loss, lengths = self.overlap_loss(images, targets)
-        return self._report_pair(loss, targets, lengths)
+    def score_metrics(self, targets: dict, scores: Any) -> None:
+        self.both_right_tracker.update_state(both_right_tensor(scores, targets["both"]))
 
 
 def build_overlap_capsnet(config: CapsNetConfig, routing_iterations: int = 3, size: int = 36,
@@ -143,52 +94,6 @@ def build_overlap_capsnet(config: CapsNetConfig, routing_iterations: int = 3, si
         warnings.simplefilter("ignore", UserWarning)
         model(ops.zeros((1, size, size, 1)))  # creates every weight now, not inside fit's compiled step
     return model
-
-
-class OverlapPairs(keras.utils.PyDataset):
-    """Batches of overlapping digits, in a seeded order.
-
-    ``overlay, first, second: [n, size, size, 1]``, ``label_pairs: [n, 2]`` (as
-    :func:`capsnet_book.multimnist.make_pairs` returns them) ``-> (overlay [batch, ...], targets)``
-    with the dict of targets :class:`OverlapCapsNet` expects, or with ``labels_only=True`` the
-    two-hot labels ``[batch, 10]`` alone (for a two-label CNN). The order is drawn anew each epoch
-    from ``numpy.random.default_rng(seed)``, so two datasets with the same seed give two models
-    the same batches; the last partial batch is dropped.
-
-    Raises:
-        ValueError: arrays of different lengths, or fewer examples than one batch.
-    """
-
-    def __init__(self, overlay: np.ndarray, first: np.ndarray, second: np.ndarray, label_pairs: np.ndarray,
-                 batch_size: int, seed: int, labels_only: bool = False) -> None:
-        super().__init__()
-        lengths = {len(overlay), len(first), len(second), len(label_pairs)}
-        if len(lengths) != 1:
-            raise ValueError(f"OverlapPairs: overlay, first, second and label_pairs differ in length ({sorted(lengths)}).")
-        if len(overlay) < batch_size:
-            raise ValueError(f"OverlapPairs: {len(overlay)} examples make no batch of {batch_size}.")
-        eye = np.eye(10, dtype="float32")
-        pairs = np.asarray(label_pairs)
-        self.inputs = overlay
-        self.targets = {"both": two_hot(pairs), "first_label": eye[pairs[:, 0]], "second_label": eye[pairs[:, 1]],
-                        "first": first, "second": second}
-        self.batch_size = int(batch_size)
-        self.labels_only = bool(labels_only)
-        self.rng = np.random.default_rng(seed)
-        self.on_epoch_end()
-
-    def __len__(self) -> int:
-        return len(self.inputs) // self.batch_size
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, Any]:
-        batch = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        if self.labels_only:
-            return self.inputs[batch], self.targets["both"][batch]
-        return self.inputs[batch], {key: value[batch] for key, value in self.targets.items()}
-
-    def on_epoch_end(self) -> None:
-        """Draw the next epoch's order."""
-        self.order = self.rng.permutation(len(self.inputs))
 
 
 def build_pair_cnn(widths: tuple[int, ...], dense_units: int, size: int = 36, dropout: float = 0.3) -> keras.Model:
@@ -217,16 +122,6 @@ def matching_dense_units(target_weights: int, widths: tuple[int, ...], size: int
     return units
 
 
-def class_scores(model: keras.Model, images: np.ndarray, batch: int = 500) -> np.ndarray:
-    """Class scores ``[n, 10]`` of ``images [n, size, size, 1]``, in batches.
-
-    Capsule lengths for an :class:`OverlapCapsNet`, logits for any other classifier: in both, higher
-    means more present, which is all :func:`capsnet_book.multimnist.both_right_each` needs.
-    """
-    score = model.lengths if isinstance(model, OverlapCapsNet) else model
-    return np.concatenate([np.asarray(score(images[i : i + batch])) for i in range(0, len(images), batch)])
-
-
 def fit_on_pairs(model: keras.Model, train_pairs: tuple, val_pairs: tuple, seed: int, batch_size: int = 32,
                  learning_rate: float = 2e-3, max_epochs: int = 8, patience: int = 3) -> list[float]:
     """Train a model on overlapping digits to its best validation rate of "both digits right".
@@ -234,9 +129,11 @@ def fit_on_pairs(model: keras.Model, train_pairs: tuple, val_pairs: tuple, seed:
     ``train_pairs, val_pairs``: ``(overlay, first, second, label_pairs)`` as
     :func:`capsnet_book.multimnist.make_pairs` returns them. An :class:`OverlapCapsNet` trains on
     its own objective; any other model must output 10 logits and trains with binary cross-entropy
-    on two-hot labels. Both see the same batches for the same ``seed`` (:class:`OverlapPairs`), use
-    Adam with the rate multiplied by 0.9 after each epoch, and stop when the validation rate has not
-    improved for ``patience`` epochs (at most ``max_epochs``), keeping the best epoch's weights.
+    on two-hot labels. Both see the same batches for the same ``seed``
+    (:class:`~capsnet_book.datasets.OverlapPairs`) and train by :func:`capsnet_book.training.fit`:
+    Adam with the rate multiplied by 0.9 per epoch (spread over its steps), stopping when the
+    validation rate has not improved for ``patience`` epochs (at most ``max_epochs``), keeping the
+    best epoch's weights.
 
     Returns:
         The validation rate after each epoch trained (its argmax is the epoch kept).
@@ -244,14 +141,11 @@ def fit_on_pairs(model: keras.Model, train_pairs: tuple, val_pairs: tuple, seed:
     capsnet = isinstance(model, OverlapCapsNet)
     batches = OverlapPairs(*train_pairs, batch_size, seed, labels_only=not capsnet)
     validation = OverlapPairs(*val_pairs, batch_size, seed, labels_only=not capsnet)
-    rate = keras.optimizers.schedules.ExponentialDecay(learning_rate, decay_steps=len(batches), decay_rate=0.9)
+    schedule = Schedule(learning_rate=learning_rate, epochs=max_epochs, decay_per_epoch=0.9, patience=patience,
+                        monitor="val_both_right")
     if capsnet:
-        model.compile(optimizer=keras.optimizers.Adam(rate))
+        log = fit(model, batches, schedule, validation=validation)
     else:
-        model.compile(optimizer=keras.optimizers.Adam(rate), loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                      metrics=[BothRight()])
-    stop = keras.callbacks.EarlyStopping(monitor="val_both_right", mode="max", patience=patience,
-                                         restore_best_weights=True)
-    history = model.fit(batches, validation_data=validation, epochs=max_epochs, callbacks=[stop], verbose=0)
-    return [float(v) for v in history.history["val_both_right"]]
-
+        log = fit(model, batches, schedule, validation=validation,
+                  loss=keras.losses.BinaryCrossentropy(from_logits=True), metrics=[BothRight()])
+    return log.history["val_both_right"]

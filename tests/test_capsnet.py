@@ -12,6 +12,7 @@ import pytest
 from keras import ops
 
 from capsnet_book import capsnet
+from capsnet_book.datasets import random_shift  # noqa: E402
 from capsnet_book.models import build_capsnet
 
 
@@ -120,7 +121,7 @@ def test_a_default_model_trains_on_the_papers_loss(quick_model):
     rng = np.random.default_rng(5)
     images = rng.uniform(size=(4, 28, 28, 1)).astype("float32")
     y = np.eye(10, dtype="float32")[[1, 4, 4, 9]]
-    loss, lengths = quick_model.loss_and_lengths(images, y)
+    loss, lengths = quick_model.objective(images, y)
     _, reconstructions = quick_model(images, y)
     lengths, reconstructions = ops.convert_to_numpy(lengths), ops.convert_to_numpy(reconstructions)
     margin = np.sum(y * np.maximum(0, 0.9 - lengths) ** 2 + 0.5 * (1 - y) * np.maximum(0, lengths - 0.1) ** 2, axis=1)
@@ -128,7 +129,7 @@ def test_a_default_model_trains_on_the_papers_loss(quick_model):
     assert float(loss) == pytest.approx(np.mean(margin + 0.0005 * squared_error), rel=1e-5)
     assert float(loss) - margin.mean() == pytest.approx(capsnet.RECONSTRUCTION_WEIGHT * squared_error.mean(), rel=1e-3)
     without_decoder = build_capsnet("quick", reconstruction_weight=0.0)
-    loss, lengths = without_decoder.loss_and_lengths(images, y)
+    loss, lengths = without_decoder.objective(images, y)
     lengths = ops.convert_to_numpy(lengths)
     margin = np.sum(y * np.maximum(0, 0.9 - lengths) ** 2 + 0.5 * (1 - y) * np.maximum(0, lengths - 0.1) ** 2, axis=1)
     assert float(loss) == pytest.approx(margin.mean(), rel=1e-5)
@@ -147,16 +148,16 @@ def test_random_shift_moves_whole_images():
     rng = np.random.default_rng(4)
     images = np.zeros((50, 28, 28, 1), dtype="float32")
     images[:, 10:18, 12:16] = 1.0
-    shifted = capsnet.random_shift(images, 2, rng)
+    shifted = random_shift(images, 2, rng)
     assert shifted.shape == images.shape
     np.testing.assert_allclose(shifted.sum(axis=(1, 2, 3)), images.sum(axis=(1, 2, 3)))  # nothing cut off
     rows = np.array([np.flatnonzero(s[:, :, 0].sum(axis=1))[0] for s in shifted]) - 10
     assert set(rows) <= set(range(-2, 3)) and len(set(rows)) > 1
-    np.testing.assert_array_equal(capsnet.random_shift(images, 0, rng), images)
+    np.testing.assert_array_equal(random_shift(images, 0, rng), images)
 
 
 def test_random_shift_errors():
     with pytest.raises(ValueError, match=r"expected images of rank 4 \[n, H, W, C\], got shape \(28, 28\)"):
-        capsnet.random_shift(np.zeros((28, 28)), 2, np.random.default_rng(0))
+        random_shift(np.zeros((28, 28)), 2, np.random.default_rng(0))
     with pytest.raises(ValueError, match=r"max_shift must be >= 0, got -1"):
-        capsnet.random_shift(np.zeros((1, 28, 28, 1)), -1, np.random.default_rng(0))
+        random_shift(np.zeros((1, 28, 28, 1)), -1, np.random.default_rng(0))

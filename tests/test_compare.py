@@ -12,32 +12,20 @@ quiet_logs()
 from capsnet_book import transforms  # noqa: E402
 from capsnet_book.capsnet import RECONSTRUCTION_WEIGHT, CapsNetConfig  # noqa: E402
 from capsnet_book import costs  # noqa: E402
-from capsnet_book.compare import (  # noqa: E402
-    MODEL_NAMES,
-    SETTINGS,
-    CanvasCapsNet,
-    auroc,
-    build_cnn,
-    build_model,
-    confident_fraction,
-    confusion_rate,
-    displace_parts,
-    make_test_sets,
-    relative_threshold,
-    run_experiment,
-    score_sets,
-    split_validation,
-    summarise,
-    train_model,
-    with_setting,
-)
+from capsnet_book.compare import run_experiment, score_sets, train_model  # noqa: E402
+from capsnet_book.comparison_models import SETTINGS, CanvasCapsNet  # noqa: E402
+from capsnet_book.datasets import split_validation  # noqa: E402
+from capsnet_book.models import MODEL_NAMES, build_cnn, build_model, with_setting  # noqa: E402
+from capsnet_book.scoring import auroc, confident_fraction, confusion_rate, relative_threshold, summarise  # noqa: E402
+from capsnet_book.transformed_sets import displace_parts, make_test_sets  # noqa: E402
 from capsnet_book.group_conv import build_p4_cnn, build_z2_cnn  # noqa: E402
 from capsnet_book.scoring import paired_auroc_bootstrap  # noqa: E402
 
 TINY = with_setting(
     "quick", n_train=40, n_eval=12, max_epochs=2, patience=1, batch_size=20, learning_rates=(1e-3, 3e-3),
     validation_fraction=0.25, canvas=16, max_shift=2,
-    capsnet=CapsNetConfig(4, 3, 2, 4, 3, 2, 4, (16,)),
+    capsnet=CapsNetConfig(conv_filters=4, conv_kernel=3, primary_channels=2, primary_dim=4, primary_kernel=3,
+                          primary_strides=2, digit_dim=4, decoder_units=(16,)),
     cnn_matched=((4, 4), 8), p4_filters=(2, 4), p4_dense=8,
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from capsnet_book import evaluate as E
 from capsnet_book import invariance as I
 from capsnet_book.transforms import translate
 
@@ -84,8 +85,8 @@ def test_shift_consistency_and_accuracy():
     assert I.shift_consistency(by_mass, x) == 1.0
     # right: all 4 change; left: only image 1 (pixel at column 3) keeps its class; down, up: none change.
     assert I.shift_consistency(by_column, x) == pytest.approx((0 + 0.25 + 1 + 1) / 4)
-    assert I.accuracy(by_mass, x, [0, 1, 0, 0]) == 1.0
-    curve = I.accuracy_curve(by_mass, x, np.array([0, 1, 0, 0]), lambda im, s: translate(im, 0, s), [0, 1])
+    assert E.accuracy(by_mass, x, [0, 1, 0, 0]) == 1.0
+    curve = E.accuracy_curve(by_mass, x, np.array([0, 1, 0, 0]), lambda im, s: translate(im, 0, s), [0, 1])
     np.testing.assert_array_equal(curve, [1.0, 1.0])
 
 
@@ -100,7 +101,7 @@ def test_shift_consistency_and_accuracy():
         (lambda: I.fraction_unchanged(np.ones((1, 4, 4, 1)), 1, 2, axis="up"), r"Unknown axis 'up'"),
         (lambda: I.fraction_unchanged(np.zeros((1, 4, 4, 1)), 1, 2), r"every pooled output is zero"),
         (lambda: I.shift_consistency(lambda x: x[:, 0, 0, 0], np.zeros((1, 4, 4, 1)), 0), r"shift must be >= 1 pixel"),
-        (lambda: I.accuracy(lambda x: x[:, 0, 0, 0], np.zeros((2, 4, 4, 1)), [0]), r"x and y differ in length"),
+        (lambda: E.accuracy(lambda x: x[:, 0, 0, 0], np.zeros((2, 4, 4, 1)), [0]), r"x and y differ in length"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, message):

@@ -12,14 +12,15 @@ quiet_logs()
 import keras  # noqa: E402
 
 from capsnet_book.capsnet import CapsNetConfig  # noqa: E402
-from capsnet_book.multimnist import both_right, both_right_each, make_pairs, two_hot  # noqa: E402
 from capsnet_book.costs import inference_parameters  # noqa: E402
-from capsnet_book.overlapping import (  # noqa: E402
-    BothRight, OverlapPairs, both_right_tensor, build_overlap_capsnet, build_pair_cnn, class_scores, fit_on_pairs,
-    matching_dense_units,
-)
+from capsnet_book.datasets import OverlapPairs  # noqa: E402
+from capsnet_book.evaluate import class_scores  # noqa: E402
+from capsnet_book.models import build_overlap_capsnet, build_pair_cnn, matching_dense_units  # noqa: E402
+from capsnet_book.multimnist import BothRight, both_right, both_right_each, both_right_tensor, make_pairs, two_hot  # noqa: E402
+from capsnet_book.overlapping import fit_on_pairs  # noqa: E402
 
-TINY = CapsNetConfig(4, 3, 2, 4, 3, 2, 4, (16,))
+TINY = CapsNetConfig(conv_filters=4, conv_kernel=3, primary_channels=2, primary_dim=4, primary_kernel=3,
+                     primary_strides=2, digit_dim=4, decoder_units=(16,))
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +113,7 @@ def test_fit_on_pairs_keeps_the_best_epoch_for_either_model(pairs, kind):
     model = build_overlap_capsnet(TINY, 3, size=36) if kind == "capsnet" else build_pair_cnn((4,), 8, size=36)
     curve = fit_on_pairs(model, pairs, pairs, seed=0, batch_size=8, learning_rate=3e-3, max_epochs=3, patience=1)
     assert 2 <= len(curve) <= 3 and all(0 <= rate <= 1 for rate in curve)
-    scores = class_scores(model, pairs[0], batch=10)  # in batches that do not divide the 24 pairs
+    scores = class_scores(model, pairs[0], batch_size=10)  # in batches that do not divide the 24 pairs
     assert scores.shape == (24, 10)
     kept = both_right(scores, pairs[3])
     # The restored weights are the best epoch's: its validation rate (on full batches of the same pairs).

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from capsnet_book.capsnet import ShiftedDigits, build_capsnet
+from capsnet_book.datasets import ShiftedDigits
+from capsnet_book.models import build_capsnet
 from capsnet_book.capsules import Routing, dynamic_routing, routing_history, squash
 from capsnet_book.routing_analysis import agreement_spread, coupling_summary, normalized_entropy, routing_report
 from capsnet_book.stats import paired_bootstrap

@@ -17,7 +17,7 @@ from capsnet_book.notebook import quiet_logs
 quiet_logs()
 import keras  # noqa: E402
 
-from capsnet_book import capsnet, capsules, cnn, compare, group_conv, overlapping  # noqa: E402
+from capsnet_book import capsnet, capsules, cnn, comparison_models, group_conv, multimnist, overlapping  # noqa: E402
 
 PACKAGE = Path(capsules.__file__).resolve().parent
 _REGISTERED = re.compile(r"@keras\.saving\.register_keras_serializable\(([^)]*)\)\s*\nclass\s+(\w+)")
@@ -65,7 +65,7 @@ def _held(layer: keras.layers.Layer, shape: tuple) -> keras.Model:
 
 
 def _canvas_capsnet() -> keras.Model:
-    model = compare.CanvasCapsNet(capsnet.PRESETS["quick"], routing_iterations=2, size=36)
+    model = comparison_models.CanvasCapsNet(capsnet.PRESETS["quick"], routing_iterations=2, size=36)
     model(np.zeros((1, 36, 36, 1), "float32"))
     return model
 
@@ -78,7 +78,7 @@ METRICS = {"BothRight": "both_right"}  # registered metrics, and the name they r
 def _compiled_with_both_right() -> keras.Model:
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(10)])
     model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                  metrics=[overlapping.BothRight()])
+                  metrics=[multimnist.BothRight()])
     return model
 
 

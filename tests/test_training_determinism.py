@@ -14,7 +14,8 @@ from capsnet_book.notebook import quiet_logs
 quiet_logs()
 import keras  # noqa: E402
 
-from capsnet_book.capsnet import ShiftedDigits, build_capsnet  # noqa: E402
+from capsnet_book.datasets import ShiftedDigits
+from capsnet_book.models import build_capsnet  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
