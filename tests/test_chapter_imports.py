@@ -7,6 +7,7 @@ Each chapter imports names (``from capsnet_book.cnn import train_classifier``) o
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import re
@@ -51,3 +52,41 @@ def test_star_import_gives_every_name_the_chapters_use(module):
     exec(f"from capsnet_book.{module} import *", namespace)
     missing = sorted(USES[module] - set(namespace))
     assert not missing, f"the chapters use capsnet_book.{module}.{missing}, which `import *` does not give"
+
+
+def _chapter_tree(path: Path) -> ast.Module:
+    """The chapter's code cells as one module (IPython's ``%`` and ``!`` lines read as ``pass``)."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    return ast.parse("\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in code.splitlines()))
+
+
+def missing_package_names(tree: ast.Module) -> list[str]:
+    """``module.name`` and ``from module import name`` in code (not comments or strings) that the
+    package does not have: what would fail only when the cell runs."""
+    modules, missing = {}, []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "capsnet_book":
+            for alias in node.names:
+                modules[alias.asname or alias.name] = importlib.import_module(f"capsnet_book.{alias.name}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("capsnet_book."):
+            found = importlib.import_module(node.module)
+            missing += [f"{node.module}.{a.name}" for a in node.names if not hasattr(found, a.name)]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
+            if not hasattr(modules[node.value.id], node.attr):
+                missing.append(f"capsnet_book.{node.value.id}.{node.attr}")
+    return sorted(set(missing))
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("notebooks/en/*.ipynb")), ids=lambda p: p.stem)
+def test_every_package_name_a_chapter_uses_exists(path):
+    missing = missing_package_names(_chapter_tree(path))
+    assert not missing, f"{path.name} uses {missing}, which the package does not have (moved or renamed?)"
+
+
+def test_the_name_check_finds_a_moved_function():
+    tree = ast.parse("from capsnet_book import invariance\nfrom capsnet_book.data import load_everything\n"
+                     "invariance.accuracy_of_everything(1)\n# invariance.in_a_comment\n'invariance.in_a_string'")
+    assert missing_package_names(tree) == ["capsnet_book.data.load_everything",
+                                           "capsnet_book.invariance.accuracy_of_everything"]
