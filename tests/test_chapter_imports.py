@@ -54,11 +54,37 @@ def test_star_import_gives_every_name_the_chapters_use(module):
     assert not missing, f"the chapters use capsnet_book.{module}.{missing}, which `import *` does not give"
 
 
-def _chapter_tree(path: Path) -> ast.Module:
+def _chapter_code(path: Path) -> str:
     """The chapter's code cells as one module (IPython's ``%`` and ``!`` lines read as ``pass``)."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    return ast.parse("\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in code.splitlines()))
+    return "\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in code.splitlines())
+
+
+def _chapter_tree(path: Path) -> ast.Module:
+    return ast.parse(_chapter_code(path))
+
+
+def undefined_names(code: str) -> list[str]:
+    """Names the code uses but never defines or imports (pyflakes), e.g. a module left unimported."""
+    import io
+
+    from pyflakes import api, reporter
+
+    out = io.StringIO()
+    api.check(code, "chapter", reporter.Reporter(out, out))
+    return sorted({line.split("undefined name ")[1] for line in out.getvalue().splitlines() if "undefined name" in line})
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("notebooks/en/*.ipynb")), ids=lambda p: p.stem)
+def test_a_chapter_defines_every_name_it_uses(path):
+    undefined = undefined_names(_chapter_code(path))
+    assert not undefined, f"{path.name} uses {undefined} without importing or defining them"
+
+
+def test_the_undefined_name_check_finds_a_missing_import():
+    assert undefined_names("from capsnet_book import evaluate\ninvariance.accuracy(1)\nevaluate.accuracy(2)") \
+        == ["'invariance'"]
 
 
 def missing_package_names(tree: ast.Module) -> list[str]:
