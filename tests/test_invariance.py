@@ -107,3 +107,17 @@ def test_shift_consistency_and_accuracy():
 def test_bad_arguments_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("window, shift", [(2, 1), (3, 1), (3, 2), (4, 1), (4, 3), (2, 2)])
+def test_fraction_unchanged_of_isolated_spikes_is_k_minus_s_over_k_plus_s(window, shift):
+    """One spike per map at a uniform column: a spike that stays keeps one active output unchanged,
+    one that crosses into the next window changes two, so the fraction is (k - s) / (k + s)."""
+    n = 4 * window  # one map per column of 4 whole windows: the exact expectation, no sampling noise
+    maps = np.zeros((n, window, 8 * window, 1), np.float32)
+    maps[np.arange(n), 0, np.arange(n), 0] = 1.0
+    expected = max(window - shift, 0) / (window + shift)
+    assert I.fraction_unchanged(maps, shift, window, "max") == pytest.approx(expected)
+    # The per-feature probability (k - s) / k is a different number whenever 0 < s < k.
+    if shift < window:
+        assert I.fraction_unchanged(maps, shift, window, "max") != pytest.approx((window - shift) / window)
