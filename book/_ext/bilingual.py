@@ -137,6 +137,7 @@ def setup(app: Sphinx) -> dict:
     app.add_search_language(SearchEnglishAndKorean)
     app.setup_extension("edition_labels")  # Korean labels, numbers from 1 in each chapter
     app.setup_extension("page_scripts")  # each inline script once per page (sphinx-thebe's twice threw)
+    app.setup_extension("demos")  # the interactive figures' scripts, on their pages only
     app.connect("config-inited", _use_local_mathjax)
     app.connect("html-page-context", _set_language)
     app.connect("builder-inited", _restore_figures)

@@ -1,0 +1,46 @@
+"""The interactive figures' scripts, on the pages that hold one.
+
+A chapter places a figure with an HTML block in its markdown::
+
+    <figure class="capsdemo" data-demo="conv_shift">
+    <div class="capsdemo-stage" hidden></div>
+    <figcaption class="capsdemo-alt">What the figure shows, in words ...</figcaption>
+    </figure>
+
+For each page whose body holds such a figure, this adds (deferred, in this order) the figure's data
+file ``demos/data/<name>.js``, the forward passes ``demos/capsdemo_nn.js``, the shared controls
+``demos/capsdemo_ui.js`` and the figure's module ``demos/<name>.js`` (all under ``_static/``), and the
+styles ``demos/capsdemo.css``. Other pages load none of it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sphinx.application import Sphinx
+
+DEMO = re.compile(r'<figure class="capsdemo" data-demo="([a-z_]+)"')
+
+
+def demos_on_page(body: str) -> list[str]:
+    """The names of the figures in a page's HTML body, in order, each once."""
+    return list(dict.fromkeys(DEMO.findall(body)))
+
+
+def _add_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    names = demos_on_page(context.get("body", ""))
+    if not names:
+        return
+    for name in names:
+        app.add_js_file(f"demos/data/{name}.js", priority=800, defer="defer")
+    app.add_js_file("demos/capsdemo_nn.js", priority=801, defer="defer")
+    app.add_js_file("demos/capsdemo_ui.js", priority=802, defer="defer")
+    for name in names:
+        app.add_js_file(f"demos/{name}.js", priority=803, defer="defer")
+    app.add_css_file("demos/capsdemo.css", priority=800)
+
+
+def setup(app: Sphinx) -> dict:
+    # Before page_scripts (priority 900) sees the page's scripts.
+    app.connect("html-page-context", _add_scripts, priority=500)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
