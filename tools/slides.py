@@ -643,6 +643,8 @@ def markdown_slide(text: str, chapter: Chapter, context: str = "", max_lines: in
                 inner.heading = f'<p class="admonition-title">{_render_inline(_caption_children(found.argument), chapter)}</p>'
                 inner.notes = ""
                 slide.visuals.append(f'<div class="admonition">{inner.html()}</div>')
+        elif kind == "other" and block[0].type == "html_block" and DEMO_MARK in block[0].content:
+            slide.visuals.append(block[0].content.strip())  # an interactive figure: the deck runs it too
         elif kind == "paragraph" and _is_badge_row(block):
             continue
         elif kind == "paragraph":
@@ -751,6 +753,27 @@ def prepare(nb: dict, chapter: Chapter) -> dict:
     return nb
 
 
+DEMO_MARK = '<figure class="capsdemo"'
+DEMOS_DIR = ROOT / "_static" / "demos"
+
+
+def add_demos(body: str, assets: Path) -> str:
+    """A deck that shows an interactive figure runs it as the site does: the figure's data, the
+    forward passes and its module, copied under ``assets/demos/`` and loaded at the end of the page."""
+    import re
+
+    names = list(dict.fromkeys(re.findall(r'<figure class="capsdemo" data-demo="([a-z_]+)"', body)))
+    if not names:
+        return body
+    (assets / "demos" / "data").mkdir(parents=True, exist_ok=True)
+    files = [f"data/{n}.js" for n in names] + ["capsdemo_nn.js", "capsdemo_ui.js"] + [f"{n}.js" for n in names]
+    for name in files + ["capsdemo.css"]:
+        shutil.copyfile(DEMOS_DIR / name, assets / "demos" / name)
+    tags = '<link rel="stylesheet" href="assets/demos/capsdemo.css">\n' + "".join(
+        f'<script src="assets/demos/{name}"></script>\n' for name in files)
+    return body.replace("</body>", tags + "</body>", 1)
+
+
 def copy_assets(target: Path) -> None:
     import sphinx_revealjs
 
@@ -803,6 +826,7 @@ def export(source: Path, out_dir: Path) -> Path:
     resources["book_font_css"] = webfont.write_web_font(
         assets / "fonts" / source.stem, deck_text(body), url_prefix=f"assets/fonts/{source.stem}")
     body, _ = exporter.from_notebook_node(nbformat.from_dict(nb), resources=resources)
+    body = add_demos(body, assets)
     target = out_dir / source.parent.name / f"{source.stem}.slides.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(body, encoding="utf-8")

@@ -78,6 +78,7 @@
       const move = moves[event.key];
       if (!move) return;
       event.preventDefault();
+      event.stopPropagation();  // in a reveal.js deck the arrow keys would change the slide
       state.dy = Math.max(-MAX_SHIFT, Math.min(MAX_SHIFT, state.dy + move[0]));
       state.dx = Math.max(-MAX_SHIFT, Math.min(MAX_SHIFT, state.dx + move[1]));
       dy.set(state.dy);
