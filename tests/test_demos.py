@@ -4,7 +4,7 @@
 * Chapter 1's figure measures what the chapter measures.
 * The JavaScript forward passes give what the package and the Keras models give on the exported
   weights, on fixed inputs (run with Node, when it is installed; ``.ci/run`` installs Debian's nodejs),
-  and their own unit tests pass (``node --test tests/js/``).
+  and their own unit tests pass (``node --test tests/js/demos.test.js``).
 * Chapters 1, 3 and 6 place their figure, with a text alternative, in both languages.
 """
 
@@ -126,7 +126,7 @@ def _node(requests: dict) -> dict:
 
 @needs_node
 def test_javascript_unit_tests_pass():
-    result = subprocess.run([NODE, "--test", str(ROOT / "tests" / "js")], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([NODE, "--test", str(ROOT / "tests" / "js" / "demos.test.js")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
@@ -222,3 +222,25 @@ def test_chapters_place_their_figure_with_a_text_alternative():
             assert len(alt) > 150, f"{lang}/{chapter}: the text alternative should say what the figure shows"
             hangul = sum("\uac00" <= ch <= "\ud7a3" for ch in alt)
             assert (hangul > 50) == (lang == "ko"), f"{lang}/{chapter}: the text alternative is in the other language"
+
+
+def test_slides_carry_the_figure_and_its_scripts(tmp_path):
+    """A chapter's deck shows the same figure: on its slide (not twice in the notes), with its scripts."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    import nbtool
+    import slides
+
+    source = ROOT / "notebooks" / "ko" / "06_capsnet_mnist.ipynb"
+    notebook = json.loads(source.read_text(encoding="utf-8"))
+    markdown = [nbtool.cell_source(c) for c in notebook["cells"] if c["cell_type"] == "markdown"]
+    chapter = slides.Chapter.of(markdown, lang="ko", number=6, values={}, images={}, folder=source.parent)
+    slide = slides.markdown_slide(next(m for m in markdown if 'class="capsdemo"' in m), chapter)
+    assert sum('data-demo="capsule_pose"' in v for v in slide.visuals) == 1
+    assert 'class="capsdemo"' not in slide.notes and "대화형 그림" in slide.notes, "the notes keep the text alternative"
+    body = slides.add_demos(f"<html><body>{slide.html()}</body></html>", tmp_path)
+    for name in ("data/capsule_pose.js", "capsdemo_nn.js", "capsdemo_ui.js", "capsule_pose.js"):
+        assert (tmp_path / "demos" / name).exists()
+        assert f'<script src="assets/demos/{name}"></script>' in body
+    assert body.index("data/capsule_pose.js") < body.index("capsdemo_nn.js") < body.index('"assets/demos/capsule_pose.js')
+    assert slides.add_demos("<html><body><p>none</p></body></html>", tmp_path / "other") == "<html><body><p>none</p></body></html>"

@@ -30,6 +30,7 @@ import functools
 import html
 import json
 import os
+import re
 import shutil
 import sys
 import unicodedata
@@ -645,6 +646,9 @@ def markdown_slide(text: str, chapter: Chapter, context: str = "", max_lines: in
                 slide.visuals.append(f'<div class="admonition">{inner.html()}</div>')
         elif kind == "other" and block[0].type == "html_block" and DEMO_MARK in block[0].content:
             slide.visuals.append(block[0].content.strip())  # an interactive figure: the deck runs it too
+            # In the speaker notes, its text alternative only (one running copy of the figure per slide).
+            slide.notes = re.sub(r'<figure class="capsdemo".*?<figcaption class="capsdemo-alt">(.*?)</figcaption>\s*</figure>',
+                                 r"<p>\1</p>", slide.notes, flags=re.S)
         elif kind == "paragraph" and _is_badge_row(block):
             continue
         elif kind == "paragraph":
@@ -760,8 +764,6 @@ DEMOS_DIR = ROOT / "_static" / "demos"
 def add_demos(body: str, assets: Path) -> str:
     """A deck that shows an interactive figure runs it as the site does: the figure's data, the
     forward passes and its module, copied under ``assets/demos/`` and loaded at the end of the page."""
-    import re
-
     names = list(dict.fromkeys(re.findall(r'<figure class="capsdemo" data-demo="([a-z_]+)"', body)))
     if not names:
         return body

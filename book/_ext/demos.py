@@ -31,13 +31,16 @@ def _add_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, d
     names = demos_on_page(context.get("body", ""))
     if not names:
         return
+    # The builder's own lists, which it restores before each page; not app.add_js_file, which also
+    # keeps the file in the registry, and from there Sphinx 7.4 adds it to the pages written later.
+    builder = app.builder
     for name in names:
-        app.add_js_file(f"demos/data/{name}.js", priority=800, defer="defer")
-    app.add_js_file("demos/capsdemo_nn.js", priority=801, defer="defer")
-    app.add_js_file("demos/capsdemo_ui.js", priority=802, defer="defer")
+        builder.add_js_file(f"demos/data/{name}.js", priority=800, defer="defer")
+    builder.add_js_file("demos/capsdemo_nn.js", priority=801, defer="defer")
+    builder.add_js_file("demos/capsdemo_ui.js", priority=802, defer="defer")
     for name in names:
-        app.add_js_file(f"demos/{name}.js", priority=803, defer="defer")
-    app.add_css_file("demos/capsdemo.css", priority=800)
+        builder.add_js_file(f"demos/{name}.js", priority=803, defer="defer")
+    builder.add_css_file("demos/capsdemo.css", priority=800)
 
 
 def setup(app: Sphinx) -> dict:

@@ -1,4 +1,4 @@
-// Unit tests of the figures' forward passes: node --test tests/js/
+// Unit tests of the figures' forward passes: node --test tests/js/demos.test.js
 // (Checked against the Python package and Keras on the exported weights by tests/test_demos.py.)
 const test = require("node:test");
 const assert = require("node:assert/strict");
