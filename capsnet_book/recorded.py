@@ -71,6 +71,22 @@ class RecordedResults(Mapping):
         """The recorded per-seed accuracies ``[n_seeds]`` of ``model`` on ``test_set``."""
         return np.array(self._model(model)["accuracy"][test_set])
 
+    def auroc(self, model: str, test_set: str) -> np.ndarray:
+        """The recorded per-seed AUROC ``[n_seeds]`` of ``model`` telling intact from ``test_set``."""
+        return np.array(self._model(model)["auroc"][test_set])
+
+    def per_seed(self, model: str, measure: str) -> np.ndarray:
+        """A recorded per-seed measure ``[n_seeds]`` of ``model`` kept beside the accuracies
+        (e.g. ``"six_as_nine"``, ``"epochs"``).
+
+        Raises:
+            KeyError: the file records no such measure for ``model``.
+        """
+        row = self._model(model)
+        if measure not in row:
+            raise KeyError(f"{self.name}: no measure {measure!r} for {model!r}; it holds {', '.join(row)}.")
+        return np.array(row[measure])
+
     def comparison(self, a: str, b: str, test_set: str) -> dict[str, Any]:
         """The recorded comparison ``a - b`` on ``test_set`` (mean, low, high, adjusted_low, ...).
 

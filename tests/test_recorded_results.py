@@ -51,7 +51,7 @@ def test_unpack_bits_round_trips_what_the_benchmark_packs():
 def test_recorded_results_were_made_by_the_current_code(path):
     provenance = recorded_results(path.stem)["provenance"]
     script = _script(path.stem)
-    assert provenance["harness_sha256"] == script.harness_hash(), (
+    assert provenance["harness_sha256"] == _script("provenance").harness_hash(script.HARNESS), (
         f"{path.name} was made by other code than today's ({', '.join(script.HARNESS)}): "
         f"run `python benchmarks/{path.stem}.py` again and commit the new file")
     assert not provenance["harness_uncommitted_changes"], f"{path.name} was made from uncommitted code"
@@ -158,3 +158,20 @@ def test_a_change_in_the_routing_computation_makes_a_recorded_run_stale(tmp_path
     assert line in text, "the routing softmax this test edits has moved: update the test"
     capsules.write_text(text.replace(line, "coupling = ops.softmax(logits, axis=2)", 1), encoding="utf-8")
     assert provenance.harness_hash(harness, root) != before
+
+
+def test_the_reader_gives_per_seed_measures_by_name():
+    recorded = recorded_results("affine_comparison")
+    n_seeds = len(recorded["protocol"]["seeds"])
+    assert recorded.accuracy("capsnet", "affine").shape == (n_seeds,)
+    assert recorded.auroc("capsnet", "strokes_rearranged").shape == (n_seeds,)
+    assert recorded.per_seed("p4_cnn", "six_as_nine").shape == (n_seeds,)
+    correct = recorded.correct("capsnet", "affine")
+    assert correct.shape == (n_seeds, recorded["protocol"]["n_test"])
+    assert abs(correct.mean(axis=1) - recorded.accuracy("capsnet", "affine")).max() < 1e-5
+    with pytest.raises(KeyError, match="no measure 'six_as_eight' for 'p4_cnn'"):
+        recorded.per_seed("p4_cnn", "six_as_eight")
+    with pytest.raises(KeyError, match="no model 'resnet'"):
+        recorded.correct("resnet", "affine")
+    with pytest.raises(KeyError, match="no test set 'rot45'"):
+        recorded.correct("capsnet", "rot45")

