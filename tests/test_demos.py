@@ -238,9 +238,10 @@ def test_slides_carry_the_figure_and_its_scripts(tmp_path):
     slide = slides.markdown_slide(next(m for m in markdown if 'class="capsdemo"' in m), chapter)
     assert sum('data-demo="capsule_pose"' in v for v in slide.visuals) == 1
     assert 'class="capsdemo"' not in slide.notes and "대화형 그림" in slide.notes, "the notes keep the text alternative"
-    body = slides.add_demos(f"<html><body>{slide.html()}</body></html>", tmp_path)
+    body = slides.add_demos(f"<html><body>{slide.html()}</body></html>", tmp_path, "ko")
+    assert '<figure lang="ko" class="capsdemo" data-demo="capsule_pose">' in body, "the deck's language labels the figure"
     for name in ("data/capsule_pose.js", "capsdemo_nn.js", "capsdemo_ui.js", "capsule_pose.js"):
         assert (tmp_path / "demos" / name).exists()
         assert f'<script src="assets/demos/{name}"></script>' in body
     assert body.index("data/capsule_pose.js") < body.index("capsdemo_nn.js") < body.index('"assets/demos/capsule_pose.js')
-    assert slides.add_demos("<html><body><p>none</p></body></html>", tmp_path / "other") == "<html><body><p>none</p></body></html>"
+    assert slides.add_demos("<html><body><p>none</p></body></html>", tmp_path / "other", "ko") == "<html><body><p>none</p></body></html>"

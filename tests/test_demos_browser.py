@@ -186,3 +186,53 @@ def test_other_pages_load_no_figure_scripts(site):
         path = site / page
         if path.exists():
             assert "_static/demos/" not in path.read_text(encoding="utf-8"), page
+
+
+@pytest.fixture(scope="module")
+def deck(tmp_path_factory):
+    """Chapter 6's Korean deck (tools/slides.py; from the book build's execution when there is one)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import slides
+
+    out = tmp_path_factory.mktemp("slides")
+    assert slides.main(["06", "--lang", "ko", "--out", str(out)]) == 0
+    return out
+
+
+def test_the_deck_runs_the_same_figure(browser, deck):
+    """The deck shows chapter 6's figure on its slide, and the keyboard moves it without changing slide."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(deck)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        browser.get_log("browser")
+        browser.get(f"http://127.0.0.1:{server.server_address[1]}/ko/{FIGURES['capsule_pose']}.slides.html")
+        WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+            "return window.Reveal && Reveal.isReady() && document.querySelector('figure.capsdemo[data-ready]') !== null"))
+        browser.execute_script("Reveal.configure({transition: 'none'});"
+                               "Reveal.slide(...Object.values(Reveal.getIndices("
+                               "document.querySelector('figure.capsdemo').closest('section'))))")
+        figure = browser.find_element("css selector", "figure.capsdemo")
+        assert len(browser.find_elements("css selector", "figure.capsdemo")) == 1, "one figure in the deck, notes included"
+        where = browser.execute_script("return JSON.stringify(Reveal.getIndices())")
+        slider = figure.find_element("css selector", "input[type=range]")
+        assert "차원" in figure.text, "the Korean deck labels the figure in Korean"
+        before = _picture(browser, figure)
+        slider.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+        assert _picture(browser, figure) != before, "the slider did not redraw the figure in the deck"
+        assert browser.execute_script("return JSON.stringify(Reveal.getIndices())") == where, "the keys changed the slide"
+        # The deck template's own two notes (a deprecated Apple meta tag, no favicon) are not the figure's.
+        problems = [p for p in _log_problems(browser) if "apple-mobile-web-app-capable" not in p and "favicon.ico" not in p]
+        assert not problems, problems
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(SCREENSHOTS / "ko_demo_capsule_pose_slide.png"))
+    finally:
+        server.shutdown()

@@ -761,9 +761,10 @@ DEMO_MARK = '<figure class="capsdemo"'
 DEMOS_DIR = ROOT / "_static" / "demos"
 
 
-def add_demos(body: str, assets: Path) -> str:
+def add_demos(body: str, assets: Path, lang: str) -> str:
     """A deck that shows an interactive figure runs it as the site does: the figure's data, the
-    forward passes and its module, copied under ``assets/demos/`` and loaded at the end of the page."""
+    forward passes and its module, copied under ``assets/demos/`` and loaded at the end of the page.
+    The figure is marked with the deck's language (``lang``), which labels its controls."""
     names = list(dict.fromkeys(re.findall(r'<figure class="capsdemo" data-demo="([a-z_]+)"', body)))
     if not names:
         return body
@@ -771,6 +772,7 @@ def add_demos(body: str, assets: Path) -> str:
     files = [f"data/{n}.js" for n in names] + ["capsdemo_nn.js", "capsdemo_ui.js"] + [f"{n}.js" for n in names]
     for name in files + ["capsdemo.css"]:
         shutil.copyfile(DEMOS_DIR / name, assets / "demos" / name)
+    body = body.replace('<figure class="capsdemo"', f'<figure lang="{lang}" class="capsdemo"')
     tags = '<link rel="stylesheet" href="assets/demos/capsdemo.css">\n' + "".join(
         f'<script src="assets/demos/{name}"></script>\n' for name in files)
     return body.replace("</body>", tags + "</body>", 1)
@@ -828,7 +830,7 @@ def export(source: Path, out_dir: Path) -> Path:
     resources["book_font_css"] = webfont.write_web_font(
         assets / "fonts" / source.stem, deck_text(body), url_prefix=f"assets/fonts/{source.stem}")
     body, _ = exporter.from_notebook_node(nbformat.from_dict(nb), resources=resources)
-    body = add_demos(body, assets)
+    body = add_demos(body, assets, source.parent.name)
     target = out_dir / source.parent.name / f"{source.stem}.slides.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(body, encoding="utf-8")

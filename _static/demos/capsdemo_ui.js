@@ -81,8 +81,10 @@
     return el("fieldset", { class: "capsdemo-choice" }, [el("legend", { text: legend }), ...items]);
   }
 
-  function language() {
-    return (document.documentElement.lang || "en").toLowerCase().startsWith("ko") ? "ko" : "en";
+  /** "ko" or "en": the language of the figure's nearest element that declares one (the page's <html lang>). */
+  function language(figure) {
+    const marked = (figure && figure.closest("[lang]")) || document.documentElement;
+    return (marked.lang || "en").toLowerCase().startsWith("ko") ? "ko" : "en";
   }
 
   function register(name, mount) {
@@ -95,7 +97,7 @@
       const stage = figure.querySelector(".capsdemo-stage");
       const data = (root.CapsDemoData || {})[name];
       if (!stage || !registry[name] || !data || figure.dataset.ready) continue;
-      registry[name](stage, data, language());
+      registry[name](stage, data, language(figure));
       stage.hidden = false;
       figure.dataset.ready = "true";
     }

@@ -10,7 +10,9 @@ A chapter places a figure with an HTML block in its markdown::
 For each page whose body holds such a figure, this adds (deferred, in this order) the figure's data
 file ``demos/data/<name>.js``, the forward passes ``demos/capsdemo_nn.js``, the shared controls
 ``demos/capsdemo_ui.js`` and the figure's module ``demos/<name>.js`` (all under ``_static/``), and the
-styles ``demos/capsdemo.css``. Other pages load none of it.
+styles ``demos/capsdemo.css``. Other pages load none of it: Jupyter Book lists every ``.js`` and
+``.css`` file under ``_static/`` in ``html_js_files`` / ``html_css_files`` (every page would load the
+figures' 2.4 MB), so this takes the figures' files out of those lists again.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ def _add_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, d
     names = demos_on_page(context.get("body", ""))
     if not names:
         return
-    # The builder's own lists, which it restores before each page; not app.add_js_file, which also
-    # keeps the file in the registry, and from there Sphinx 7.4 adds it to the pages written later.
+    # The builder's own lists, which it restores before each page (app.add_js_file would also register
+    # the file for every builder started later).
     builder = app.builder
     for name in names:
         builder.add_js_file(f"demos/data/{name}.js", priority=800, defer="defer")
@@ -43,7 +45,18 @@ def _add_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, d
     builder.add_css_file("demos/capsdemo.css", priority=800)
 
 
+def _is_demo_file(entry) -> bool:
+    filename = entry[0] if isinstance(entry, (tuple, list)) else entry
+    return str(filename).replace("\\", "/").startswith("demos/")
+
+
+def _not_on_every_page(app: Sphinx, config) -> None:
+    config.html_js_files = [e for e in config.html_js_files if not _is_demo_file(e)]
+    config.html_css_files = [e for e in config.html_css_files if not _is_demo_file(e)]
+
+
 def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _not_on_every_page)
     # Before page_scripts (priority 900) sees the page's scripts.
     app.connect("html-page-context", _add_scripts, priority=500)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
