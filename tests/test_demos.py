@@ -115,6 +115,20 @@ def test_chapter_one_figure_what_the_text_says(exported):
         assert demos.pipeline_error(digit, kernel, 2, -2, "circular", ds)[0] < 1e-12, f"{ds}: even shifts are exact"
     assert mean["none"] < 1e-12 and mean["stride2"] > 0.2 and mean["maxpool"] > 0.2
     assert mean["blurpool"] < 0.8 * mean["maxpool"] and mean["blurpool"] > 0.02, mean
+    # Zero padding: exact while the digit stays in the frame, an error once strokes leave it (within the
+    # figure's range of shifts).
+    assert max(demos.pipeline_error(digit, kernel, dy, dx, "zero")[0] for dy in (-2, 0, 2) for dx in (-2, 0, 2)) < 1e-12
+    reach = conv_shift_module_max_shift()
+    assert max(demos.pipeline_error(digit, kernel, dy, dx, "zero")[0]
+               for dy in (-reach, 0, reach) for dx in (-reach, 0, reach)) > 0.1
+
+
+def conv_shift_module_max_shift() -> int:
+    """The largest shift chapter 1's figure offers (``MAX_SHIFT`` in ``_static/demos/conv_shift.js``)."""
+    import re
+
+    text = (ROOT / "_static" / "demos" / "conv_shift.js").read_text(encoding="utf-8")
+    return int(re.search(r"const MAX_SHIFT = (\d+);", text).group(1))
 
 
 def _node(requests: dict) -> dict:
