@@ -229,6 +229,8 @@ def test_the_deck_runs_the_same_figure(browser, deck):
         where = browser.execute_script("return JSON.stringify(Reveal.getIndices())")
         slider = figure.find_element("css selector", "input[type=range]")
         assert "차원" in figure.text, "the Korean deck labels the figure in Korean"
+        problems = hangul_font_problems(browser)  # the deck's font subset holds the figure's labels too
+        assert not problems, "\n".join(problems[:10])
         before = _picture(browser, figure)
         slider.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
         assert _picture(browser, figure) != before, "the slider did not redraw the figure in the deck"

@@ -827,8 +827,10 @@ def export(source: Path, out_dir: Path) -> Path:
     body, _ = exporter.from_notebook_node(nbformat.from_dict(nb), resources=resources)
     # The font: a subset of the Hangul this deck shows, in a folder of its own so that exporting
     # one chapter never removes the files another deck uses.
+    # An interactive figure writes its labels from its scripts: their text goes into the subset too.
+    labels = "".join(p.read_text(encoding="utf-8") for p in sorted(DEMOS_DIR.glob("*.js"))) if DEMO_MARK in body else ""
     resources["book_font_css"] = webfont.write_web_font(
-        assets / "fonts" / source.stem, deck_text(body), url_prefix=f"assets/fonts/{source.stem}")
+        assets / "fonts" / source.stem, deck_text(body) + labels, url_prefix=f"assets/fonts/{source.stem}")
     body, _ = exporter.from_notebook_node(nbformat.from_dict(nb), resources=resources)
     body = add_demos(body, assets, source.parent.name)
     target = out_dir / source.parent.name / f"{source.stem}.slides.html"

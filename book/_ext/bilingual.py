@@ -63,10 +63,12 @@ def _set_language(app: Sphinx, pagename: str, templatename: str, context: dict, 
 
 
 def site_text(outdir: Path) -> str:
-    """Everything the site can show: its pages, and the search index (titles, result snippets)."""
+    """Everything the site can show: its pages, the search index (titles, result snippets) and the
+    labels the interactive figures' scripts write (``_static/demos/*.js``, not their data)."""
     pages = [p for p in outdir.rglob("*.html") if "_static" not in p.relative_to(outdir).parts]
     index = outdir / "searchindex.js"
-    return "".join(p.read_text(encoding="utf-8", errors="replace") for p in [*pages, index] if p.exists())
+    demos = sorted((outdir / "_static" / "demos").glob("*.js"))
+    return "".join(p.read_text(encoding="utf-8", errors="replace") for p in [*pages, index, *demos] if p.exists())
 
 
 def ship_web_font(outdir: Path) -> None:
