@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from capsnet_book.cnn import classifier_head
