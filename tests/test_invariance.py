@@ -121,3 +121,17 @@ def test_fraction_unchanged_of_isolated_spikes_is_k_minus_s_over_k_plus_s(window
     # The per-feature probability (k - s) / k is a different number whenever 0 < s < k.
     if shift < window:
         assert I.fraction_unchanged(maps, shift, window, "max") != pytest.approx((window - shift) / window)
+
+
+def test_shift_agreement_is_per_image_and_averages_to_consistency():
+    x = np.zeros((3, 6, 6, 1), np.float32)
+    x[0, 2, 0, 0] = 1.0  # left border: moving left drops it
+    x[1, 3, 3, 0] = 1.0
+    x[2, 5, 5, 0] = 1.0  # bottom-right corner: moving right or down drops it
+
+    def has_pixel(images):  # class 1 if anything is on the image, else 0
+        return (images.reshape(len(images), -1).max(axis=1) > 0).astype(int)
+
+    expected = np.array([3 / 4, 1.0, 2 / 4])  # NumPy reference, directions right, left, down, up
+    np.testing.assert_allclose(I.shift_agreement(has_pixel, x), expected)
+    assert I.shift_consistency(has_pixel, x) == pytest.approx(expected.mean())
