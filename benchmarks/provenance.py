@@ -1,6 +1,8 @@
 """How a recorded result was made: command, commit, date, versions, machine and a code hash.
 
-Used by the benchmark scripts that write ``capsnet_book/results/*.json``. ``harness`` is the list
+Used by every benchmark script that writes ``capsnet_book/results/*.json``: :func:`write_result`
+writes a result file with its provenance block, and :func:`save_stored_models` the float16
+weights of trained models beside it. ``harness`` is the list
 of files (relative to the repository root) whose code the numbers depend on; its SHA-256 lets
 ``tests/test_recorded_results.py`` fail when that code changes after the numbers were made.
 
@@ -15,12 +17,16 @@ from __future__ import annotations
 import ast
 import datetime
 import hashlib
+import json
 import os
 import platform
 import subprocess
+import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "capsnet_book" / "results"
 
 
 HASH_METHOD = "sha256 of names and Python syntax trees without docstrings"
@@ -90,3 +96,41 @@ def provenance(script: str, argv: list[str], harness: list[str], seconds: float)
         "machine": f"{_cpu_model()}, {os.cpu_count()} CPU cores, {platform.system()} {platform.machine()}",
         "wall_seconds": round(seconds, 1),
     }
+
+
+def write_result(path: Path, script: str, argv: list[str], harness: list[str], started: float,
+                 sections: dict[str, Any]) -> dict:
+    """Write a result file: the provenance block (timed from ``started``, a ``time.perf_counter()``
+    value) and then ``sections``, as indented JSON. Returns what was written."""
+    output = {"provenance": provenance(script, argv, harness, time.perf_counter() - started), **sections}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(output, indent=1) + "\n", encoding="utf-8")
+    return output
+
+
+def float16_weights(model: Any) -> list:
+    """``model``'s weights rounded to float16, as they are stored; the model is set to the rounded
+    values, so that what it scores next is what ships."""
+    import numpy as np
+
+    weights = [w.astype(np.float16) for w in model.get_weights()]
+    model.set_weights([w.astype(np.float32) for w in weights])
+    return weights
+
+
+def save_stored_models(script: str, argv: list[str], harness: list[str], started: float, *, source: str,
+                       seed: int, weights: dict[str, list], models: dict[str, dict]) -> None:
+    """Write ``capsnet_book/results/<script>.npz`` (keys ``"<model>/000"``, ... in ``get_weights()``
+    order) and ``<script>.json`` (provenance, the protocol they come from, and ``models``: what was
+    measured of each), as :mod:`capsnet_book.stored_weights` reads them."""
+    import numpy as np
+
+    stem = Path(script).stem
+    npz = RESULTS / f"{stem}.npz"
+    np.savez_compressed(npz, **{f"{name}/{i:03d}": w for name, ws in weights.items() for i, w in enumerate(ws)})
+    protocol = {"source": source, "seed": seed, "dtype": "float16", "weights_file": npz.name,
+                "weights_bytes": npz.stat().st_size}
+    output = write_result(RESULTS / f"{stem}.json", script, argv, harness, started,
+                          {"protocol": protocol, "models": models})
+    print(f"wrote {npz} ({npz.stat().st_size / 1e6:.1f} MB) and {stem}.json in "
+          f"{output['provenance']['wall_seconds']:.0f} s")

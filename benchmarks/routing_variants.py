@@ -4,7 +4,8 @@
     python benchmarks/routing_variants.py --seeds 2 --epochs 2 --out /tmp/r.json   # a smoke run
 
 Trains chapter 6's quick CapsNet (4,000 training digits, 12 epochs, the chapter's schedule) once
-per variant and seed, the variants differing only in how routing is done:
+per variant and seed, on the 5,000-digit MNIST sample (``load_mnist("sample")``: 4,000 training and
+1,000 test digits, the data the recorded numbers were made with on a machine without network), the variants differing only in how routing is done:
 
 * ``paper``: 3 iterations, agreements added as they are, gradients through the last sum only
   (the book's default, as in CapsNet-Keras);
@@ -31,15 +32,14 @@ chapter 6 shows cannot silently drift from the code.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from provenance import ROOT, harness_hash as _hash, provenance as _provenance  # noqa: E402
+from provenance import RESULTS, ROOT, write_result  # noqa: E402
 
-RESULT = ROOT / "capsnet_book" / "results" / "routing_variants.json"  # ships with the package (Colab)
+RESULT = RESULTS / "routing_variants.json"  # ships with the package (Colab)
 # The code whose behaviour the numbers depend on; a change in any of them makes them stale.
 HARNESS = ["benchmarks/routing_variants.py", "capsnet_book/capsnet.py", "capsnet_book/capsules.py",
            "capsnet_book/datasets.py", "capsnet_book/training.py", "capsnet_book/multimnist.py",
@@ -54,10 +54,6 @@ VARIANTS = {
 }
 N_TRAIN, BATCH_SIZE, LEARNING_RATE, DECAY, MAX_SHIFT = 4000, 32, 2e-3, 0.9, 2
 
-
-def harness_hash() -> str:
-    """SHA-256 of the code the numbers depend on (:data:`HARNESS`, see provenance.py)."""
-    return _hash(HARNESS)
 
 
 def _build(options: dict):
@@ -101,7 +97,7 @@ def load_data(seed: int = 0) -> dict:
     from capsnet_book import transforms
     from capsnet_book.data import load_mnist, subsample
 
-    (x_train, y_train), (x_test, y_test) = load_mnist()
+    (x_train, y_train), (x_test, y_test) = load_mnist("sample")
     x_train, y_train = subsample(x_train, y_train, N_TRAIN, seed=seed)
     affine = transforms.random_affine(x_test, seed=seed + 1, size=28, max_translation=2)
     return {"x_train": x_train, "y_train": y_train, "x_clean": x_test, "x_affine": affine, "y_test": y_test}
@@ -136,10 +132,6 @@ def summarise(runs: dict) -> dict:
     return summary
 
 
-def provenance(argv: list[str], seconds: float) -> dict:
-    """The provenance block of the result file (provenance.py, shared by every benchmark)."""
-    return _provenance(Path(__file__).name, argv, HARNESS, seconds)
-
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -165,13 +157,11 @@ def main(argv: list[str]) -> int:
             print(f"seed {seed} {name:8s} clean {clean.count('1') / len(clean):.3f} "
                   f"affine {affine.count('1') / len(affine):.3f} "
                   f"entropy {result['entropy']:.3f} ({result['train_seconds']:.0f} s)", flush=True)
-    output = {"provenance": provenance(argv, time.perf_counter() - started),
+    write_result(args.out, Path(__file__).name, argv, HARNESS, started, {
               "setting": {"n_train": N_TRAIN, "epochs": args.epochs, "seeds": args.seeds,
                           "n_test": int(len(data["y_test"])), "batch_size": BATCH_SIZE,
                           "learning_rate": LEARNING_RATE, "decay_per_epoch": DECAY, "max_shift": MAX_SHIFT},
-              "summary": summarise(runs), "runs": runs}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(output, indent=1) + "\n", encoding="utf-8")
+              "summary": summarise(runs), "runs": runs})
     print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
     return 0
 

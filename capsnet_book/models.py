@@ -17,7 +17,7 @@ The definitions live in the modules named after each family (``capsnet``, ``cnn`
 """
 
 from capsnet_book.capsnet import PRESETS as CAPSNET_PRESETS
-from capsnet_book.capsnet import CapsNet, CapsNetConfig, build_capsnet, build_capsnet_trunk
+from capsnet_book.capsnet import RECONSTRUCTION_WEIGHT, CapsNet, CapsNetConfig, build_capsnet, build_capsnet_trunk
 from capsnet_book.cnn import build_baseline_cnn
 from capsnet_book.comparison_models import MODEL_NAMES, CompareSetting, build_cnn, build_model
 from capsnet_book.comparison_models import resolve_setting as comparison_setting
@@ -28,6 +28,7 @@ from capsnet_book.overlapping import build_overlap_capsnet, build_pair_cnn, matc
 __all__ = [
     "CAPSNET_PRESETS",
     "MODEL_NAMES",
+    "RECONSTRUCTION_WEIGHT",
     "CapsNet",
     "CapsNetConfig",
     "CompareSetting",

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from capsnet_book.transforms import translate
+
 __all__ = ["SEGMENTS_OF_DIGIT", "stroke_digit_pairs"]
 
 # Segment end points on a unit box (row 0 top .. 2 bottom, col 0 left .. 1 right):
@@ -62,16 +64,6 @@ def _segments(digit: int, rng: np.random.Generator, size: int) -> list[np.ndarra
     return strokes
 
 
-def _move(image: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """``image`` moved by whole pixels, zeros coming in (nothing may fall off: see the caller)."""
-    out = np.zeros_like(image)
-    h, w = image.shape
-    out[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = image[
-        max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
-    ]
-    return out
-
-
 def _rearranged(strokes: list[np.ndarray], rng: np.random.Generator, min_move: int, max_move: int) -> np.ndarray:
     """The same strokes, each moved by its own offset of ``min_move..max_move`` pixels (max norm).
 
@@ -85,7 +77,7 @@ def _rearranged(strokes: list[np.ndarray], rng: np.random.Generator, min_move: i
     for stroke in strokes:
         for _ in range(1000):
             dy, dx = rng.integers(-max_move, max_move + 1, size=2)
-            moved = _move(stroke, int(dy), int(dx))
+            moved = translate(stroke[None, :, :, None], int(dy), int(dx))[0, :, :, 0]
             whole = np.isclose(moved.sum(), stroke.sum())
             if max(abs(dy), abs(dx)) >= min_move and whole and not (out * moved).any():
                 break

@@ -43,7 +43,14 @@ USES = chapter_uses()
 
 
 def test_the_chapters_import_from_the_package():
-    assert {"capsules", "capsnet", "cnn", "models", "data", "notebook"} <= set(USES), sorted(USES)
+    assert {"capsules", "models", "data", "datasets", "training", "notebook"} <= set(USES), sorted(USES)
+
+
+def test_every_model_builder_comes_from_models():
+    """One public path for the builders: a chapter takes ``build_*`` from ``capsnet_book.models`` only."""
+    elsewhere = {f"{module}.{name}" for module, names in USES.items() if module != "models"
+                 for name in names if name.startswith("build_")}
+    assert not elsewhere, f"the chapters take model builders from {sorted(elsewhere)}; import them from capsnet_book.models"
 
 
 @pytest.mark.parametrize("module", sorted(USES))
@@ -54,11 +61,41 @@ def test_star_import_gives_every_name_the_chapters_use(module):
     assert not missing, f"the chapters use capsnet_book.{module}.{missing}, which `import *` does not give"
 
 
-def _chapter_tree(path: Path) -> ast.Module:
+def _chapter_code(path: Path) -> str:
     """The chapter's code cells as one module (IPython's ``%`` and ``!`` lines read as ``pass``)."""
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    return ast.parse("\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in code.splitlines()))
+    return "\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in code.splitlines())
+
+
+def _chapter_tree(path: Path) -> ast.Module:
+    return ast.parse(_chapter_code(path))
+
+
+def name_problems(code: str) -> dict[str, list[str]]:
+    """What pyflakes finds wrong with the names of ``code``: ``"undefined"`` (used but never defined
+    or imported, e.g. a module left unimported) and ``"unused"`` (imported but never used)."""
+    import io
+
+    from pyflakes import api, reporter
+
+    out = io.StringIO()
+    api.check(code, "chapter", reporter.Reporter(out, out))
+    lines = out.getvalue().splitlines()
+    return {"undefined": sorted({line.split("undefined name ")[1] for line in lines if "undefined name" in line}),
+            "unused": sorted({line.split(": ", 1)[1].split(" imported")[0] for line in lines if "imported but unused" in line})}
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("notebooks/en/*.ipynb")), ids=lambda p: p.stem)
+def test_a_chapter_defines_every_name_it_uses_and_uses_every_import(path):
+    problems = name_problems(_chapter_code(path))
+    assert not problems["undefined"], f"{path.name} uses {problems['undefined']} without importing or defining them"
+    assert not problems["unused"], f"{path.name} imports {problems['unused']} and never uses them"
+
+
+def test_the_name_check_finds_a_missing_and_an_unused_import():
+    code = "import keras\nfrom capsnet_book import evaluate\ninvariance.accuracy(1)\nevaluate.accuracy(2)"
+    assert name_problems(code) == {"undefined": ["'invariance'"], "unused": ["'keras'"]}
 
 
 def missing_package_names(tree: ast.Module) -> list[str]:

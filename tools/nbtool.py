@@ -46,7 +46,7 @@ def _stable_id(path: Path, index: int, cell: dict) -> str:
     return digest[:12]
 
 
-SETUP_MARKERS = ('"google.colab" in sys.modules', "notebook.setup(", "# The sizes of this chapter's experiments")
+SETUP_MARKERS = ('"google.colab" in sys.modules', "book = setup(", "# The sizes of this chapter's experiments")
 
 
 def slide_type(cell: dict) -> str:
