@@ -210,15 +210,18 @@ def match_templates(templates: np.ndarray, classes: np.ndarray, overlay: np.ndar
     if o.shape[1] < max(t.shape[1:3]) + 2 * max_shift:
         raise ValueError(f"canvas {o.shape[1]} is smaller than a {t.shape[1]}x{t.shape[2]} template moved by "
                          f"up to {max_shift} pixels.")
+    chosen_classes = t[np.asarray(classes)]  # [n, h, w, 1]
+    h, w = t.shape[1:3]
+    top, left = (o.shape[1] - h) // 2, (o.shape[2] - w) // 2  # where place_on_canvas puts an unshifted template
     best = np.full(len(o), -np.inf)
-    placed = np.zeros_like(o, dtype=np.float32)
     chosen = np.zeros((len(o), 2), np.int64)
     for dy in range(-max_shift, max_shift + 1):
         for dx in range(-max_shift, max_shift + 1):
-            candidate = place_on_canvas(t[classes], o.shape[1], dy, dx)
-            score = (candidate * o).reshape(len(o), -1).sum(axis=1)
+            window = o[:, top + dy : top + dy + h, left + dx : left + dx + w]  # the canvas under the moved template
+            score = (chosen_classes * window).reshape(len(o), -1).sum(axis=1)
             better = score > best
-            best[better], placed[better], chosen[better] = score[better], candidate[better], (dy, dx)
+            best[better], chosen[better] = score[better], (dy, dx)
+    placed = place_on_canvas(chosen_classes, o.shape[1], chosen[:, 0], chosen[:, 1])
     return placed, chosen
 
 
