@@ -13,7 +13,7 @@ What each figure gets, made as its chapter makes it in the quick setting with se
   from the chapter's generator in the chapter's order), the 5x5 binomial blur it compares with,
   and a 5x5 edge detector;
 * ``rotate_digit`` (chapter 3): the baseline CNN and the CNN trained on rotations of up to 45
-  degrees (4,000 digits, 4 epochs), and the first test digit of each class;
+  degrees (4,000 digits, 3 epochs), and the first test digit of each class;
 * ``capsule_pose`` (chapter 6): the quick CapsNet's decoder (4,000 digits, 12 epochs), and for each
   class the first correctly classified test digit whose capsule is longer than 0.9: its true-class
   capsule, the spread of each dimension over the correctly classified test digits, and the
@@ -89,7 +89,7 @@ def rotate_digit(x_train, y_train, x_test, y_test) -> tuple[dict, dict]:
     for name, augment in (("baseline", None), ("augmented", augment_rotation)):
         keras.utils.set_random_seed(SEED)
         model = build_baseline_cnn("quick", input_shape=(40, 40, 1))
-        train_classifier(model, canvas, y_fit, epochs=4, augment=augment)
+        train_classifier(model, canvas, y_fit, epochs=3, augment=augment)
         weights = {f"{name}/{layer.name}/{kind}": w for layer in model.layers
                    for kind, w in zip(("kernel", "bias"), layer.get_weights())}
         stored = demos.decode_arrays(*demos.encode_arrays(weights))
