@@ -178,4 +178,3 @@ def test_odd_shift_with_stride_two_is_not_equivariant():
 def test_errors_say_what_was_wrong(call, message):
     with pytest.raises(ValueError, match=message):
         call()
-
