@@ -27,6 +27,7 @@ Modules, by idea:
     readout          chapter 8: how much of a transformation a representation carries
     recorded         results recorded by the benchmark scripts, read by one object
     stored_weights   converged models' weights shipped with the package
+    demos            the site's interactive figures: their weight files, chapter 1's figure in NumPy
 
 TensorFlow is imported only by the modules that need it, so ``import capsnet_book`` is cheap.
 """

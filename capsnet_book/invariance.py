@@ -20,6 +20,7 @@ __all__ = [
     "fraction_unchanged",
     "global_pool",
     "pool2d",
+    "shift_agreement",
     "shift_consistency",
 ]
 
@@ -125,6 +126,28 @@ def fraction_unchanged(
     return float(same.mean())
 
 
+def shift_agreement(
+    predict: Classifier, x: np.ndarray, shift: int = 1,
+    directions: Sequence[tuple[int, int]] = ((0, 1), (0, -1), (1, 0), (-1, 0)),
+) -> np.ndarray:
+    """Per image, the fraction of ``directions`` in which a move by ``shift`` pixels keeps the class.
+
+    ``x: [n, h, w, c] -> [n]`` in [0, 1]; :func:`shift_consistency` is its mean. The per-image values
+    let a chapter compare two classifiers on the same images (a paired difference and its standard error).
+
+    Raises:
+        ValueError: ``shift`` < 1 or ``directions`` is empty.
+    """
+    if shift < 1:
+        raise ValueError(f"shift must be >= 1 pixel, got {shift}.")
+    if len(directions) == 0:
+        raise ValueError("directions is empty; pass (dy, dx) pairs such as ((0, 1), (1, 0)).")
+    x = check_images(x)
+    reference = predict(x)
+    agree = [predict(translate(x, dy * shift, dx * shift)) == reference for dy, dx in directions]
+    return np.mean(agree, axis=0)
+
+
 def shift_consistency(
     predict: Classifier, x: np.ndarray, shift: int = 1,
     directions: Sequence[tuple[int, int]] = ((0, 1), (0, -1), (1, 0), (-1, 0)),
@@ -141,11 +164,4 @@ def shift_consistency(
     Raises:
         ValueError: ``shift`` < 1 or ``directions`` is empty.
     """
-    if shift < 1:
-        raise ValueError(f"shift must be >= 1 pixel, got {shift}.")
-    if len(directions) == 0:
-        raise ValueError("directions is empty; pass (dy, dx) pairs such as ((0, 1), (1, 0)).")
-    x = check_images(x)
-    reference = predict(x)
-    agree = [np.mean(predict(translate(x, dy * shift, dx * shift)) == reference) for dy, dx in directions]
-    return float(np.mean(agree))
+    return float(np.mean(shift_agreement(predict, x, shift, directions)))

@@ -20,7 +20,7 @@ SITE = Path(os.environ.get("BOOK_SITE", ROOT / "_build" / "html"))
 def newest_source_mtime() -> float:
     """When the book's newest source (config, chapters, pages, figures, styles) last changed."""
     paths = [ROOT / "_config.yml", ROOT / "_toc.yml", *ROOT.glob("notebooks/*/*.ipynb"),
-             *ROOT.glob("book/**/*"), *ROOT.glob("images/*"), *ROOT.glob("_static/*")]
+             *ROOT.glob("book/**/*"), *ROOT.glob("images/*"), *ROOT.glob("_static/**/*")]
     return max(p.stat().st_mtime for p in paths if p.is_file())
 
 

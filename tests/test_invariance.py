@@ -107,3 +107,31 @@ def test_shift_consistency_and_accuracy():
 def test_bad_arguments_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("window, shift", [(2, 1), (3, 1), (3, 2), (4, 1), (4, 3), (2, 2)])
+def test_fraction_unchanged_of_isolated_spikes_is_k_minus_s_over_k_plus_s(window, shift):
+    """One spike per map at a uniform column: a spike that stays keeps one active output unchanged,
+    one that crosses into the next window changes two, so the fraction is (k - s) / (k + s)."""
+    n = 4 * window  # one map per column of 4 whole windows: the exact expectation, no sampling noise
+    maps = np.zeros((n, window, 8 * window, 1), np.float32)
+    maps[np.arange(n), 0, np.arange(n), 0] = 1.0
+    expected = max(window - shift, 0) / (window + shift)
+    assert I.fraction_unchanged(maps, shift, window, "max") == pytest.approx(expected)
+    # The per-feature probability (k - s) / k is a different number whenever 0 < s < k.
+    if shift < window:
+        assert I.fraction_unchanged(maps, shift, window, "max") != pytest.approx((window - shift) / window)
+
+
+def test_shift_agreement_is_per_image_and_averages_to_consistency():
+    x = np.zeros((3, 6, 6, 1), np.float32)
+    x[0, 2, 0, 0] = 1.0  # left border: moving left drops it
+    x[1, 3, 3, 0] = 1.0
+    x[2, 5, 5, 0] = 1.0  # bottom-right corner: moving right or down drops it
+
+    def has_pixel(images):  # class 1 if anything is on the image, else 0
+        return (images.reshape(len(images), -1).max(axis=1) > 0).astype(int)
+
+    expected = np.array([3 / 4, 1.0, 2 / 4])  # NumPy reference, directions right, left, down, up
+    np.testing.assert_allclose(I.shift_agreement(has_pixel, x), expected)
+    assert I.shift_consistency(has_pixel, x) == pytest.approx(expected.mean())

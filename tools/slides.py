@@ -30,6 +30,7 @@ import functools
 import html
 import json
 import os
+import re
 import shutil
 import sys
 import unicodedata
@@ -643,6 +644,11 @@ def markdown_slide(text: str, chapter: Chapter, context: str = "", max_lines: in
                 inner.heading = f'<p class="admonition-title">{_render_inline(_caption_children(found.argument), chapter)}</p>'
                 inner.notes = ""
                 slide.visuals.append(f'<div class="admonition">{inner.html()}</div>')
+        elif kind == "other" and block[0].type == "html_block" and DEMO_MARK in block[0].content:
+            slide.visuals.append(block[0].content.strip())  # an interactive figure: the deck runs it too
+            # In the speaker notes, its text alternative only (one running copy of the figure per slide).
+            slide.notes = re.sub(r'<figure class="capsdemo".*?<figcaption class="capsdemo-alt">(.*?)</figcaption>\s*</figure>',
+                                 r"<p>\1</p>", slide.notes, flags=re.S)
         elif kind == "paragraph" and _is_badge_row(block):
             continue
         elif kind == "paragraph":
@@ -751,6 +757,27 @@ def prepare(nb: dict, chapter: Chapter) -> dict:
     return nb
 
 
+DEMO_MARK = '<figure class="capsdemo"'
+DEMOS_DIR = ROOT / "_static" / "demos"
+
+
+def add_demos(body: str, assets: Path, lang: str) -> str:
+    """A deck that shows an interactive figure runs it as the site does: the figure's data, the
+    forward passes and its module, copied under ``assets/demos/`` and loaded at the end of the page.
+    The figure is marked with the deck's language (``lang``), which labels its controls."""
+    names = list(dict.fromkeys(re.findall(r'<figure class="capsdemo" data-demo="([a-z_]+)"', body)))
+    if not names:
+        return body
+    (assets / "demos" / "data").mkdir(parents=True, exist_ok=True)
+    files = [f"data/{n}.js" for n in names] + ["capsdemo_nn.js", "capsdemo_ui.js"] + [f"{n}.js" for n in names]
+    for name in files + ["capsdemo.css"]:
+        shutil.copyfile(DEMOS_DIR / name, assets / "demos" / name)
+    body = body.replace('<figure class="capsdemo"', f'<figure lang="{lang}" class="capsdemo"')
+    tags = '<link rel="stylesheet" href="assets/demos/capsdemo.css">\n' + "".join(
+        f'<script src="assets/demos/{name}"></script>\n' for name in files)
+    return body.replace("</body>", tags + "</body>", 1)
+
+
 def copy_assets(target: Path) -> None:
     import sphinx_revealjs
 
@@ -800,9 +827,12 @@ def export(source: Path, out_dir: Path) -> Path:
     body, _ = exporter.from_notebook_node(nbformat.from_dict(nb), resources=resources)
     # The font: a subset of the Hangul this deck shows, in a folder of its own so that exporting
     # one chapter never removes the files another deck uses.
+    # An interactive figure writes its labels from its scripts: their text goes into the subset too.
+    labels = "".join(p.read_text(encoding="utf-8") for p in sorted(DEMOS_DIR.glob("*.js"))) if DEMO_MARK in body else ""
     resources["book_font_css"] = webfont.write_web_font(
-        assets / "fonts" / source.stem, deck_text(body), url_prefix=f"assets/fonts/{source.stem}")
+        assets / "fonts" / source.stem, deck_text(body) + labels, url_prefix=f"assets/fonts/{source.stem}")
     body, _ = exporter.from_notebook_node(nbformat.from_dict(nb), resources=resources)
+    body = add_demos(body, assets, source.parent.name)
     target = out_dir / source.parent.name / f"{source.stem}.slides.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(body, encoding="utf-8")

@@ -63,10 +63,12 @@ def _set_language(app: Sphinx, pagename: str, templatename: str, context: dict, 
 
 
 def site_text(outdir: Path) -> str:
-    """Everything the site can show: its pages, and the search index (titles, result snippets)."""
+    """Everything the site can show: its pages, the search index (titles, result snippets) and the
+    labels the interactive figures' scripts write (``_static/demos/*.js``, not their data)."""
     pages = [p for p in outdir.rglob("*.html") if "_static" not in p.relative_to(outdir).parts]
     index = outdir / "searchindex.js"
-    return "".join(p.read_text(encoding="utf-8", errors="replace") for p in [*pages, index] if p.exists())
+    demos = sorted((outdir / "_static" / "demos").glob("*.js"))
+    return "".join(p.read_text(encoding="utf-8", errors="replace") for p in [*pages, index, *demos] if p.exists())
 
 
 def ship_web_font(outdir: Path) -> None:
@@ -137,6 +139,7 @@ def setup(app: Sphinx) -> dict:
     app.add_search_language(SearchEnglishAndKorean)
     app.setup_extension("edition_labels")  # Korean labels, numbers from 1 in each chapter
     app.setup_extension("page_scripts")  # each inline script once per page (sphinx-thebe's twice threw)
+    app.setup_extension("demos")  # the interactive figures' scripts, on their pages only
     app.connect("config-inited", _use_local_mathjax)
     app.connect("html-page-context", _set_language)
     app.connect("builder-inited", _restore_figures)
