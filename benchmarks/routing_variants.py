@@ -1,6 +1,7 @@
 """What makes routing by agreement decisive in a trained CapsNet, and what that buys.
 
-    python benchmarks/routing_variants.py            # the quick CapsNet, 5 seeds (~25-40 min, 2 cores)
+    python benchmarks/routing_variants.py            # the quick CapsNet, 5 seeds, all 10,000 test digits
+    python benchmarks/routing_variants.py --seeds 3 --n-test 5000   # how the recorded file was made (47 min, 2 shared cores)
     python benchmarks/routing_variants.py --seeds 2 --epochs 1 --out /tmp/r.json   # a smoke run
 
 Trains chapter 6's quick CapsNet (the same 4,000 training digits drawn from the full MNIST of
@@ -17,7 +18,7 @@ variants differing only in how routing is done:
   code (:func:`capsnet_book.routing_analysis.build_capsnet_with_bias`).
 
 Every variant of one seed sees the same initial weights where shapes allow, the same batches and
-the same shifts. Each model is scored on all 10,000 MNIST test digits, clean and under an
+the same shifts. Each model is scored on the first ``--n-test`` MNIST test digits (default all 10,000), clean and under an
 affNIST-style random affine change (rotation up to 20 degrees, shear up to 0.1, scale 0.8-1.2,
 shift up to 2 px, on the 28x28 canvas). With the same trained weights, every test digit is routed
 three ways, r = 1 (uniform coupling), r = 3 at the model's logit scale and r = 3 with logits x10,
