@@ -10,7 +10,19 @@ import tensorflow as tf
 from capsnet_book.datasets import ShiftedDigits
 from capsnet_book.models import build_capsnet
 from capsnet_book.capsules import Routing, dynamic_routing, routing_history, squash
-from capsnet_book.routing_analysis import agreement_spread, coupling_summary, normalized_entropy, routing_report
+from capsnet_book.routing_analysis import (
+    BiasedRoutedCapsules,
+    agreement_spread,
+    build_capsnet_with_bias,
+    class_margin,
+    coherent_minority,
+    coupling_summary,
+    normalized_entropy,
+    output_effect,
+    prediction_lengths,
+    routed_lengths,
+    routing_report,
+)
 from capsnet_book.stats import paired_bootstrap
 
 
@@ -92,7 +104,7 @@ def test_measures_reject_what_is_not_a_coupling():
         normalized_entropy(np.ones((1, 3, 10)))
     with pytest.raises(ValueError, match="rank 3"):
         normalized_entropy(np.full((3, 10), 0.1))
-    with pytest.raises(ValueError, match=r"input_lengths must have shape \(1, 3\)"):
+    with pytest.raises(ValueError, match=r"weights must have shape \(1, 3\)"):
         coupling_summary(np.full((1, 3, 10), 0.1), np.ones((3, 1)))
     with pytest.raises(ValueError, match="expected u_hat"):
         agreement_spread(np.ones((1, 3, 10, 4)), np.ones((1, 10, 5)))
@@ -165,3 +177,55 @@ def test_paired_bootstrap_covers_the_true_difference_and_checks_shapes():
         paired_bootstrap(a, b[:, :10])
     with pytest.raises(ValueError, match="level must be between 0 and 1"):
         paired_bootstrap(a, b, level=95)
+
+
+def test_class_margin_and_output_effect_by_hand():
+    lengths = np.array([[0.9, 0.2, 0.4], [0.3, 0.6, 0.5]])
+    np.testing.assert_allclose(class_margin(lengths, np.array([0, 2])), [0.5, -0.1])
+    after = np.array([[0.5, 0.7, 0.4], [0.3, 0.6, 0.5]])
+    effect = output_effect(lengths, after, np.array([0, 2]))
+    np.testing.assert_allclose(effect["flip"], [1.0, 0.0])
+    np.testing.assert_allclose(effect["true_length"], [-0.4, 0.0], atol=1e-12)
+    np.testing.assert_allclose(effect["margin"], [-0.2 - 0.5, 0.0], atol=1e-12)
+    with pytest.raises(ValueError, match="differ in shape"):
+        output_effect(lengths, after[:1], np.array([0, 2]))
+    with pytest.raises(ValueError, match="expected lengths"):
+        class_margin(lengths, np.array([0]))
+
+
+def test_prediction_lengths_weight_by_the_predictions_not_the_inputs():
+    u_hat = np.zeros((1, 2, 10, 4))
+    u_hat[0, 1, :, 0] = 2.0  # input 1 predicts length 2 for every output, input 0 nothing
+    np.testing.assert_allclose(prediction_lengths(u_hat), [[0.0, 2.0]])
+    c = np.stack([np.full(10, 0.1), np.eye(10)[0]])[None]
+    assert coupling_summary(c, prediction_lengths(u_hat))["max_coupling"] == pytest.approx(1.0)
+
+
+def test_the_positive_control_flips_the_winner_between_one_and_three_iterations():
+    u_hat, coherent, crowd = coherent_minority(50, seed=3)
+    lengths = {r: np.linalg.norm(np.asarray(dynamic_routing(u_hat, r)[0]), axis=-1) for r in (1, 3)}
+    assert np.all(lengths[1].argmax(axis=1) == crowd), "uniform coupling: the crowd's output wins"
+    assert np.all(lengths[3].argmax(axis=1) == coherent), "three iterations: the coherent minority's output wins"
+    effect = output_effect(lengths[1], lengths[3], coherent)
+    assert effect["flip"].mean() == 1.0 and np.all(effect["margin"] > 0)
+
+
+def test_bias_routing_with_zero_bias_is_the_book_routing():
+    keras.utils.set_random_seed(0)
+    model = build_capsnet_with_bias("quick")
+    assert isinstance(model.digit_caps, BiasedRoutedCapsules)
+    assert [layer.name for layer in model.layers].count("digit_caps") == 1
+    assert model.count_params() == build_capsnet("quick").count_params() + 10 * 16
+    x, _ = _tiny_data(4)
+    primary = model.primary_caps(model.conv1(x))
+    model.digit_caps.bias.assign(np.zeros((10, 16), "float32"))
+    v, c = model.digit_caps.route(primary, Routing(3))
+    v_ref, c_ref = dynamic_routing(model.digit_caps.predictions(primary), 3)
+    np.testing.assert_allclose(np.asarray(v), np.asarray(v_ref), atol=1e-6)
+    np.testing.assert_allclose(np.asarray(c), np.asarray(c_ref), atol=1e-6)
+    model.digit_caps.bias.assign(np.full((10, 16), 0.1, "float32"))
+    lengths = routed_lengths(model, x, {"r1": Routing(1), "r3": Routing(3)}, batch_size=3)
+    assert lengths["r1"].shape == (4, 10)
+    np.testing.assert_allclose(lengths["r3"], np.asarray(model.class_scores(x)), atol=1e-5)
+    history = routing_report(model, x)["per_iteration"]
+    assert len(history) == 3 and history[0]["entropy"] == pytest.approx(1.0)
