@@ -5,12 +5,23 @@
 protocol's ``CSS.getPlatformFontsForNode`` does say it: for each element it lists the fonts used
 for the element's own text, with how many glyphs each drew and whether it is a web font. These
 helpers work on a Selenium Chrome driver created with the ``goog:loggingPrefs`` capability
-``{"browser": "ALL"}`` (see :func:`chrome_options`).
+``{"browser": "ALL"}`` (see :func:`chrome_options`). :func:`serve` and :func:`chromium` give the
+browser tests their local server and their driver.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import re
+import shutil
+import threading
+from pathlib import Path
+from typing import Iterator
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
 
 SHIPPED_FONT_NAMES = ("NanumGothic", "나눔고딕")
 HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7a3\ud7b0-\ud7ff]")
@@ -51,6 +62,40 @@ def chrome_options(binary: str):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return options
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve(folder: Path, handler: type = QuietHandler) -> Iterator[str]:
+    """Serve ``folder`` over http on a free loopback port (with ``handler``, a quiet one by default);
+    yields its base URL (ending in ``/``)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+
+
+@contextlib.contextmanager
+def chromium(width: int | None = None, height: int | None = None) -> Iterator:
+    """A headless Chromium driver (:func:`chrome_options`), pages given 60 s to load, the window
+    ``width`` x ``height`` when given; quit on exit."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=chrome_options(CHROMIUM))
+    driver.set_page_load_timeout(60)
+    if width and height:
+        driver.set_window_size(width, height)
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 def hangul_elements(driver) -> list[tuple[int, str, str]]:

@@ -11,21 +11,15 @@ the figure's stage stays hidden. Screenshots of each figure go to ``_build/scree
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
-import shutil
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
 from built_site import ROOT, built_site
-from browser_fonts import chrome_options, hangul_font_problems
+from browser_fonts import CHROMEDRIVER, CHROMIUM, chromium, hangul_font_problems, serve
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 FIGURES = {"conv_shift": "01_convolution_equivariance", "rotate_digit": "03_where_cnns_break",
            "capsule_pose": "06_capsnet_mnist"}
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -44,26 +38,14 @@ def site() -> Path:
 
 @pytest.fixture(scope="module")
 def base_url(site):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    with serve(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=chrome_options(CHROMIUM))
-    driver.set_page_load_timeout(60)
-    driver.set_window_size(1280, 1000)
-    yield driver
-    driver.quit()
+    with chromium(1280, 1000) as driver:
+        yield driver
 
 
 def _page(lang: str, name: str) -> str:
@@ -210,15 +192,9 @@ def test_the_deck_runs_the_same_figure(browser, deck):
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(deck)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serve(deck) as url:
         browser.get_log("browser")
-        browser.get(f"http://127.0.0.1:{server.server_address[1]}/ko/{FIGURES['capsule_pose']}.slides.html")
+        browser.get(f"{url}ko/{FIGURES['capsule_pose']}.slides.html")
         WebDriverWait(browser, 30).until(lambda d: d.execute_script(
             "return window.Reveal && Reveal.isReady() && document.querySelector('figure.capsdemo[data-ready]') !== null"))
         browser.execute_script("Reveal.configure({transition: 'none'});"
@@ -240,5 +216,4 @@ def test_the_deck_runs_the_same_figure(browser, deck):
         assert not problems, problems
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         browser.save_screenshot(str(SCREENSHOTS / "ko_demo_capsule_pose_slide.png"))
-    finally:
-        server.shutdown()
+

@@ -17,10 +17,6 @@ no failed request (the server's answers are kept too), and the site's own icon.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import shutil
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urljoin
@@ -28,11 +24,9 @@ from urllib.parse import urljoin
 import pytest
 from built_site import ROOT, built_site
 import yaml
-from browser_fonts import chrome_options, font_errors_in_log, hangul_font_problems
+from browser_fonts import CHROMEDRIVER, CHROMIUM, QuietHandler, chromium, font_errors_in_log, hangul_font_problems, serve
 
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks" / "en").glob("*.ipynb"))
 
@@ -49,35 +43,23 @@ def site() -> Path:
 
 @pytest.fixture(scope="module")
 def base_url(site):
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    with serve(site, _RecordingHandler) as url:
+        yield url
 
 
 # (path, status) of each request the site's server answered, kept for the browser-log test.
 SERVED: list[tuple[str, int]] = []
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
+class _RecordingHandler(QuietHandler):
     def log_request(self, code="-", size="-"):
         SERVED.append((self.path, int(code) if code != "-" else 0))  # code: an int or HTTPStatus
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=chrome_options(CHROMIUM))
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
+    with chromium() as driver:
+        yield driver
 
 
 def _open(browser, url: str) -> None:

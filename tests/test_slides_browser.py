@@ -11,11 +11,7 @@ of a figure slide under ``_build/screenshots/`` for a person to look at.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import shutil
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -26,8 +22,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import browser_fonts  # noqa: E402
 
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
+CHROMIUM, CHROMEDRIVER = browser_fonts.CHROMIUM, browser_fonts.CHROMEDRIVER
 CHAPTER = "01_convolution_equivariance"
 
 pytestmark = [
@@ -45,17 +40,10 @@ def deck(tmp_path_factory) -> Path:
     return out
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def base_url(deck):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(deck)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    with browser_fonts.serve(deck) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
