@@ -32,7 +32,7 @@ from typing import Mapping
 
 import numpy as np
 
-from capsnet_book import equivariance
+from capsnet_book import equivariance, sampling
 
 __all__ = [
     "DOWNSAMPLINGS",
@@ -193,9 +193,12 @@ def pipeline_error(image: np.ndarray, kernel: np.ndarray, dy: int, dx: int, padd
 
     ``max |f(shift(x, d)) - shift(f(x), d')| / max |f(x)|``, shifts circular for circular padding
     and zero-filled otherwise, as in :func:`~capsnet_book.equivariance.equivariance_error`. With a
-    halving, ``d' = d / 2`` when ``d`` is even; for an odd ``d`` there is no whole-pixel ``d'`` and
-    the smaller error of the neighbouring whole pixels is taken, as chapter 1 does for stride 2.
-    For ``"none"`` and ``"stride2"`` the number equals the chapter's measure.
+    halving and circular padding, ``d' = d / 2``, moved by :func:`~capsnet_book.sampling.fourier_shift`
+    (a half-pixel, band-limited shift when ``d`` is odd: chapter 1's reference, Azulay and Weiss's
+    shiftability, :func:`~capsnet_book.sampling.shiftability_error` for ``"stride2"``). With a halving
+    and zero padding there is no band-limited zero-filled shift: for an odd ``d`` the smaller error
+    of the neighbouring whole pixels is taken. For ``"none"`` and circular ``"stride2"`` the number
+    equals the chapter's measure.
 
     Returns:
         ``(error, (dy_out, dx_out))``.
@@ -204,6 +207,11 @@ def pipeline_error(image: np.ndarray, kernel: np.ndarray, dy: int, dx: int, padd
     shifted = pipeline(equivariance.shift(image, dy, dx, mode), kernel, padding, downsampling)
     plain = pipeline(image, kernel, padding, downsampling)
     scale = np.abs(plain).max()
+    if downsampling != "none" and padding == "circular":
+        # Chapter 1's reference for a halved output: the output moved by half the input's shift,
+        # a band-limited (Fourier) half-pixel shift when that is a fraction (np.roll when it is not).
+        error = float(np.abs(shifted - sampling.fourier_shift(plain, dy / 2, dx / 2)).max())
+        return (error / float(scale) if scale > 0 else error), (dy / 2, dx / 2)
     if downsampling == "none":
         candidates = [(dy, dx)]
     else:

@@ -39,7 +39,7 @@ OUT = ROOT / "_static" / "demos" / "data"
 PROVENANCE = OUT / "provenance.json"
 HARNESS = [
     "tools/export_demos.py", "capsnet_book/demos.py", "capsnet_book/data.py", "capsnet_book/transforms.py",
-    "capsnet_book/equivariance.py", "capsnet_book/cnn.py", "capsnet_book/capsnet.py", "capsnet_book/capsules.py",
+    "capsnet_book/equivariance.py", "capsnet_book/sampling.py", "capsnet_book/cnn.py", "capsnet_book/capsnet.py", "capsnet_book/capsules.py",
     "capsnet_book/models.py", "capsnet_book/datasets.py", "capsnet_book/training.py",
 ]
 SEED = 0

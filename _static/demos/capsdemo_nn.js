@@ -162,6 +162,51 @@
     return crossCorrelate2d(dense, y.h, y.w, BLUR3, 3, 3, padding, 2);
   }
 
+  /** numpy.fft.fftfreq(n)[k]: the frequency of DFT bin k in cycles per sample. */
+  function fftFrequency(k, n) {
+    return (k < Math.ceil(n / 2) ? k : k - n) / n;
+  }
+
+  /** sampling.fourier_shift along one axis of a complex [h, w] array (re, im), in place:
+   * the DFT of each line times exp(-2 pi i f d), transformed back. */
+  function fourierShiftAxis(re, im, h, w, d, axis) {
+    const n = axis === 0 ? h : w, lines = axis === 0 ? w : h;
+    const at = (line, k) => (axis === 0 ? k * w + line : line * w + k);
+    const fr = new Float64Array(n), fi = new Float64Array(n);
+    for (let line = 0; line < lines; line++) {
+      for (let k = 0; k < n; k++) {  // forward DFT, then the phase of a shift by d
+        let sr = 0, si = 0;
+        for (let t = 0; t < n; t++) {
+          const a = (-2 * Math.PI * k * t) / n, xr = re[at(line, t)], xi = im[at(line, t)];
+          sr += xr * Math.cos(a) - xi * Math.sin(a);
+          si += xr * Math.sin(a) + xi * Math.cos(a);
+        }
+        const p = -2 * Math.PI * fftFrequency(k, n) * d;
+        fr[k] = sr * Math.cos(p) - si * Math.sin(p);
+        fi[k] = sr * Math.sin(p) + si * Math.cos(p);
+      }
+      for (let t = 0; t < n; t++) {  // inverse DFT
+        let sr = 0, si = 0;
+        for (let k = 0; k < n; k++) {
+          const a = (2 * Math.PI * k * t) / n;
+          sr += fr[k] * Math.cos(a) - fi[k] * Math.sin(a);
+          si += fr[k] * Math.sin(a) + fi[k] * Math.cos(a);
+        }
+        re[at(line, t)] = sr / n;
+        im[at(line, t)] = si / n;
+      }
+    }
+  }
+
+  /** sampling.fourier_shift: a circular, band-limited shift of an [h, w] image by any real (dy, dx);
+   * the real part is kept (a half-pixel shift of an even axis zeroes its Nyquist component). */
+  function fourierShift(image, h, w, dy, dx) {
+    const re = Float64Array.from(image), im = new Float64Array(h * w);
+    fourierShiftAxis(re, im, h, w, dy, 0);
+    fourierShiftAxis(re, im, h, w, dx, 1);
+    return re;
+  }
+
   /** demos.pipeline_error: relative equivariance error and the output shift compared with. */
   function pipelineError(image, h, w, kernel, kh, kw, dy, dx, padding, downsampling) {
     const mode = padding === "circular" ? "circular" : "zero";
@@ -170,12 +215,17 @@
     let scale = 0;
     for (const v of plain.data) scale = Math.max(scale, Math.abs(v));
     const halves = (d) => [...new Set([Math.floor(d / 2), Math.ceil(d / 2)])].sort((a, b) => a - b);
+    // Halved and circular: chapter 1's reference, the output moved by half the shift (a half-pixel,
+    // band-limited shift when the shift is odd). Halved with zero padding: the nearer whole pixels.
+    const halfPixel = downsampling !== "none" && padding === "circular";
     const candidates = [];
     if (downsampling === "none") candidates.push([dy, dx]);
+    else if (halfPixel) candidates.push([dy / 2, dx / 2]);
     else for (const oy of halves(dy)) for (const ox of halves(dx)) candidates.push([oy, ox]);
     let best = null;
     for (const [oy, ox] of candidates) {
-      const expected = shift(plain.data, plain.h, plain.w, oy, ox, mode);
+      const expected = halfPixel ? fourierShift(plain.data, plain.h, plain.w, oy, ox)
+                                 : shift(plain.data, plain.h, plain.w, oy, ox, mode);
       const difference = new Float64Array(expected.length);
       let largest = 0;
       for (let i = 0; i < expected.length; i++) {
@@ -296,6 +346,6 @@
 
   return {
     BLUR3, DOWNSAMPLINGS, base64Bytes, conv2dValidRelu, crossCorrelate2d, decodeArrays, dense, halfToFloat,
-    maxPool2, padToCanvas, pipeline, pipelineError, rotate, samePadding, shift, softmax, squash,
+    fourierShift, maxPool2, padToCanvas, pipeline, pipelineError, rotate, samePadding, shift, softmax, squash,
   };
 });

@@ -2,8 +2,9 @@
  *
  * compute() is demos.pipeline_error of the companion package: convolution with circular or zero
  * padding, then optionally a stride of 2, 2x2 max pooling, or max pooling with blur pooling; the
- * relative equivariance error max |f(shift(x)) - shift'(f(x))| / max |f(x)|, with the whole-pixel
- * output shift that fits best when the input shift is odd and the output is halved.
+ * relative equivariance error max |f(shift(x)) - shift'(f(x))| / max |f(x)|; when the output is
+ * halved, shift' moves it by half the input's shift (a band-limited half-pixel shift for odd shifts
+ * with circular padding, as chapter 1 measures; the nearer whole pixel with zero padding).
  */
 (function (root, factory) {
   const isNode = typeof module === "object" && module.exports;

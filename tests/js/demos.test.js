@@ -52,6 +52,19 @@ test("circular padding commutes with every shift; halving it, with every even sh
   assert.ok(nn.pipelineError(image, 12, 12, kernel, 3, 3, 1, 0, "zero", "none").error > 0.01, "zero padding, border");
 });
 
+test("Fourier shift: whole shifts are circular rolls, two half shifts make one, a cosine moves exactly", () => {
+  const image = Float64Array.from({ length: 6 * 8 }, (_, i) => Math.sin(i * 0.9) + (i % 3));
+  close(nn.fourierShift(image, 6, 8, 1, -2), nn.shift(image, 6, 8, 1, -2, "circular"), 1e-12, "whole shift");
+  const twice = nn.fourierShift(nn.fourierShift(image, 6, 8, 0.5, 0), 6, 8, 0.5, 0);
+  const odd = Float64Array.from({ length: 5 * 7 }, (_, i) => Math.cos(i * 1.3));  // odd sizes: no Nyquist bin
+  close(nn.fourierShift(nn.fourierShift(odd, 5, 7, 0.5, 0.5), 5, 7, 0.5, 0.5), nn.shift(odd, 5, 7, 1, 1, "circular"),
+        1e-12, "two half shifts, odd sizes");
+  const wave = Float64Array.from({ length: 8 * 8 }, (_, i) => Math.cos((2 * Math.PI * (i % 8)) / 8));
+  const moved = Float64Array.from({ length: 8 * 8 }, (_, i) => Math.cos((2 * Math.PI * ((i % 8) - 0.5)) / 8));
+  close(nn.fourierShift(wave, 8, 8, 0, 0.5), moved, 1e-12, "cosine by half a pixel");
+  assert.equal(twice.length, image.length);
+});
+
 test("rotation: 0 degrees is the identity, 90 degrees is rot90 (counter-clockwise)", () => {
   const image = Float64Array.from({ length: 6 * 6 }, (_, i) => (i * 7) % 11);
   close(nn.rotate(image, 6, 6, 0), image, 0, "rotate 0");
