@@ -127,3 +127,16 @@ def test_the_name_check_finds_a_moved_function():
                      "invariance.accuracy_of_everything(1)\n# invariance.in_a_comment\n'invariance.in_a_string'")
     assert missing_package_names(tree) == ["capsnet_book.data.load_everything",
                                            "capsnet_book.invariance.accuracy_of_everything"]
+
+
+SETUP_HEAD = "from capsnet_book.notebook import glue, setup\n\nbook = setup(SETTING, SEED)"
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("notebooks/en/*.ipynb")), ids=lambda p: p.stem)
+def test_setup_cells_are_short_and_one_idiom(path):
+    """The first three code cells (install, setting and seed, Setup) stay short, the Setup in one idiom."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    first = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"][:3]
+    lengths = [len(code.splitlines()) for code in first]
+    assert max(lengths) <= 15, f"{path.name}: the first three code cells have {lengths} lines; at most 15 each"
+    assert first[2].startswith(SETUP_HEAD), f"{path.name}: the Setup cell should start with {SETUP_HEAD!r}"
